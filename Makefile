@@ -1,0 +1,43 @@
+# iomapct: check a kernel patch series against an executable iomap model.
+#   make test-kernel   install deps, build Linux 6.12, boot it, print the verdict
+#   make test          install deps, vet, unit tests and the end-to-end smoke
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+REVISION ?= baseline
+RUN_FLAGS ?=
+
+.PHONY: all deps build agent vet unit test test-kernel bench clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build:
+	$(GO) build -o bin/iomapct ./cmd/iomapct
+
+# The guest agent must be static and run on QEMU's default CPU model.
+agent:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 $(GO) build -trimpath -ldflags='-s -w' -o bin/iomapct-agent ./cmd/iomapct-agent
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+unit:
+	$(GO) test -short ./...
+
+# The full suite includes the end-to-end smoke (cmd/iomapct), which builds
+# the kernel once (cached under $${XDG_CACHE_HOME:-~/.cache}/iomapct) and boots it.
+test: deps vet
+	$(GO) test -timeout 80m ./...
+
+test-kernel: deps build agent
+	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent $(RUN_FLAGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf bin runs

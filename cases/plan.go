@@ -1,0 +1,49 @@
+package cases
+
+// Plan is what the host asks the guest agent to do: for each disk, mount it
+// and run each file's ops. The host builds it from the catalogue (or a
+// random sequence) and the model runs the very same ops.
+type Plan struct {
+	Disks []DiskPlan `json:"disks"`
+}
+
+// DiskPlan is one filesystem image attached to the VM.
+type DiskPlan struct {
+	// Name is unique in the plan, e.g. "xfs-4k".
+	Name      string     `json:"name"`
+	FS        string     `json:"fs"`
+	BlockSize int64      `json:"block_size"`
+	Device    string     `json:"device"` // /dev/vda, ...
+	MountOpts string     `json:"mount_opts,omitempty"`
+	Files     []FilePlan `json:"files"`
+}
+
+// FilePlan is one case run: a file in the root of the filesystem.
+type FilePlan struct {
+	Case string `json:"case"`
+	File string `json:"file"`
+	Ops  []Op   `json:"ops"`
+}
+
+// Result is what the guest reports for one FilePlan.
+type Result struct {
+	Disk string `json:"disk"`
+	Case string `json:"case"`
+	File string `json:"file"`
+	// Ino and Size are fstat's view at the end (the host does not trust
+	// them beyond using Ino to find the file in the image).
+	Ino  uint64 `json:"ino"`
+	Size int64  `json:"size"`
+	// OpsDone counts ops that completed; on error the failing op is
+	// OpsDone (0-based).
+	OpsDone int    `json:"ops_done"`
+	Err     string `json:"err,omitempty"`
+	// Returned holds each op's return value (bytes written for writes).
+	Returned []int64 `json:"returned,omitempty"`
+}
+
+// DiskResult is what the guest reports when it unmounts a disk.
+type DiskResult struct {
+	Disk       string `json:"disk"`
+	UnmountErr string `json:"unmount_err,omitempty"`
+}

@@ -1,0 +1,87 @@
+//go:build linux
+
+// Command iomapct-agent is PID 1 of the test VM. It reads /plan.json, and for
+// each disk mounts it, runs every case's ops with real syscalls, reports each
+// case on the result port as it ends, unmounts, and leaves the VM. The host
+// judges; the agent only does and tells.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/cases/execute"
+	"github.com/iomapct/iomapct/vmtest/guest"
+	"github.com/iomapct/iomapct/vmtest/proto"
+)
+
+func main() {
+	defer guest.Leave()
+	if err := guest.Setup(); err != nil {
+		fmt.Println("iomapct-agent:", err)
+		return
+	}
+	port, err := guest.ResultPort()
+	if err != nil {
+		fmt.Println("iomapct-agent:", err)
+		return
+	}
+	defer port.Close()
+	em := proto.NewEmitter(port)
+	var plan cases.Plan
+	b, err := os.ReadFile("/plan.json")
+	if err == nil {
+		err = json.Unmarshal(b, &plan)
+	}
+	if err != nil {
+		em.Emit(proto.Log, "plan", nil, err)
+		return
+	}
+	em.Emit(proto.Ready, "", nil, nil)
+	for _, d := range plan.Disks {
+		runDisk(em, d)
+	}
+	em.Emit(proto.Done, "", nil, nil)
+}
+
+func runDisk(em *proto.Emitter, d cases.DiskPlan) {
+	mnt := filepath.Join("/mnt", d.Name)
+	os.MkdirAll(mnt, 0o755)
+	mount := func() error {
+		if err := unix.Mount(d.Device, mnt, d.FS, 0, d.MountOpts); err != nil {
+			return fmt.Errorf("mount -t %s %s %s -o %q: %w", d.FS, d.Device, mnt, d.MountOpts, err)
+		}
+		return nil
+	}
+	if err := mount(); err != nil {
+		for _, f := range d.Files {
+			em.Emit(proto.Result, d.Name+"/"+f.Case, cases.Result{Disk: d.Name, Case: f.Case, File: f.File, Err: err.Error()}, err)
+		}
+		return
+	}
+	env := execute.Env{Remount: func() error {
+		if err := unix.Unmount(mnt, 0); err != nil {
+			return fmt.Errorf("umount %s: %w", mnt, err)
+		}
+		return mount()
+	}}
+	for _, f := range d.Files {
+		name := d.Name + "/" + f.Case
+		guest.Mark("case %s start", name)
+		em.Emit(proto.Start, name, nil, nil)
+		res := execute.File(env, filepath.Join(mnt, f.File), f.Ops)
+		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
+		guest.Mark("case %s end", name)
+		em.Emit(proto.Result, name, res, nil)
+	}
+	dr := cases.DiskResult{Disk: d.Name}
+	if err := unix.Unmount(mnt, 0); err != nil {
+		dr.UnmountErr = err.Error()
+	}
+	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+}

@@ -1,0 +1,308 @@
+package kernel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Spec says what to build.
+type Spec struct {
+	Source    Source
+	Series    Series
+	Fragments []Fragment
+	// Jobs is make -j; 0 means the number of CPUs.
+	Jobs int
+	// Progress receives one line every few seconds while compiling.
+	Progress io.Writer
+}
+
+// Artifact is a built kernel in the cache.
+type Artifact struct {
+	BzImage    string `json:"bzimage"`
+	Config     string `json:"config"`
+	Key        string `json:"key"`
+	SourceID   string `json:"source_id"`
+	SeriesID   string `json:"series_id"`
+	Patches    int    `json:"patches"`
+	ConfigHash string `json:"config_hash"`
+	// Cached is true when nothing was compiled for this call.
+	Cached bool `json:"-"`
+	// Log is the full build log of the build that made it.
+	Log string `json:"log"`
+}
+
+// BuildError carries the first compiler error and where the full log is.
+type BuildError struct {
+	First string
+	Log   string
+	Err   error
+}
+
+func (e *BuildError) Error() string {
+	if e.First != "" {
+		return fmt.Sprintf("kernel build failed: %s\n(full log: %s)", e.First, e.Log)
+	}
+	return fmt.Sprintf("kernel build failed: %v (full log: %s)", e.Err, e.Log)
+}
+
+// Build returns the cached kernel for spec, building it if needed. Each
+// (source, config) pair keeps one persistent work tree and build directory,
+// so switching series revisions recompiles only the files that differ;
+// ccache covers fresh build directories.
+func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
+	cfg, err := Merge(spec.Fragments)
+	if err != nil {
+		return nil, err
+	}
+	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash())[:16]
+	out := filepath.Join(cache, "kernels", key)
+	if a, err := loadArtifact(out); err == nil {
+		a.Cached = true
+		return a, nil
+	}
+	work := filepath.Join(cache, "work", hashStrings(spec.Source.ID, cfg.Hash())[:16])
+	unlock, err := lock(work + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if a, err := loadArtifact(out); err == nil { // built while we waited
+		a.Cached = true
+		return a, nil
+	}
+	tree := filepath.Join(work, "src")
+	if err := ensureTree(ctx, spec.Source.Dir, tree); err != nil {
+		return nil, err
+	}
+	if err := syncSeries(ctx, spec.Source.Dir, tree, work, spec.Series); err != nil {
+		return nil, err
+	}
+	bdir := filepath.Join(work, "build")
+	logPath := filepath.Join(work, "build.log")
+	if err := configure(ctx, tree, bdir, cfg); err != nil {
+		return nil, err
+	}
+	if err := compile(ctx, cache, work, tree, bdir, logPath, spec); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	a := &Artifact{
+		BzImage: filepath.Join(out, "bzImage"), Config: filepath.Join(out, "config"), Key: key,
+		SourceID: spec.Source.ID, SeriesID: spec.Series.ID()[:16], Patches: len(spec.Series.Patches),
+		ConfigHash: cfg.Hash()[:16], Log: filepath.Join(out, "build.log"),
+	}
+	for src, dst := range map[string]string{
+		filepath.Join(bdir, "arch/x86/boot/bzImage"): a.BzImage,
+		filepath.Join(bdir, ".config"):               a.Config,
+		logPath:                                      a.Log,
+	} {
+		if err := copyFile(src, dst); err != nil {
+			return nil, err
+		}
+	}
+	meta, _ := json.MarshalIndent(a, "", "  ")
+	// meta.json is written last: its presence is what marks the entry done.
+	if err := os.WriteFile(filepath.Join(out, "meta.json"), meta, 0o644); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func loadArtifact(dir string) (*Artifact, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	var a Artifact
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(a.BzImage); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// ensureTree makes the work tree a copy of the pristine source, once.
+func ensureTree(ctx context.Context, src, tree string) error {
+	if _, err := os.Stat(filepath.Join(tree, "Makefile")); err == nil {
+		return nil
+	}
+	tmp := tree + ".tmp"
+	os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Dir(tree), 0o755); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "cp", "-a", src, tmp).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s to work tree: %v: %s", src, err, out)
+	}
+	return os.Rename(tmp, tree)
+}
+
+// syncSeries brings the work tree to pristine + series, writing only files
+// whose content changes: an untouched file keeps its mtime, so make does not
+// rebuild it, and a changed file always gets a new one.
+func syncSeries(ctx context.Context, pristine, tree, work string, s Series) error {
+	statePath := filepath.Join(work, "applied.json")
+	var prev []string
+	if b, err := os.ReadFile(statePath); err == nil {
+		json.Unmarshal(b, &prev)
+	}
+	staged, err := s.Stage(ctx, pristine)
+	defer os.RemoveAll(staged)
+	if err != nil {
+		return err
+	}
+	files := s.Files()
+	want := map[string]string{} // path -> where its content comes from
+	for _, f := range prev {
+		want[f] = filepath.Join(pristine, f)
+	}
+	for _, f := range files {
+		want[f] = filepath.Join(staged, f)
+	}
+	for f, from := range want {
+		dst := filepath.Join(tree, f)
+		b, err := os.ReadFile(from)
+		if os.IsNotExist(err) {
+			os.Remove(dst) // created by a previous series, or deleted by this one
+			continue
+		} else if err != nil {
+			return err
+		}
+		if cur, err := os.ReadFile(dst); err == nil && bytes.Equal(cur, b) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+	}
+	b, _ := json.Marshal(files)
+	return os.WriteFile(statePath, b, 0o644)
+}
+
+// configure makes build/.config from the request (allnoconfig plus the
+// fragments, so nothing unrequested is on) and checks Kconfig kept every
+// requested value. It reruns only when the request changed.
+func configure(ctx context.Context, tree, bdir string, cfg Config) error {
+	if err := os.MkdirAll(bdir, 0o755); err != nil {
+		return err
+	}
+	req := filepath.Join(bdir, "iomapct-request.config")
+	if cur, err := os.ReadFile(req); err == nil && string(cur) == cfg.Text() {
+		if _, err := os.Stat(filepath.Join(bdir, ".config")); err == nil {
+			return nil
+		}
+	}
+	if err := os.WriteFile(req, []byte(cfg.Text()), 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "make", "-s", "-C", tree, "O="+bdir, "ARCH=x86_64",
+		"KCONFIG_ALLCONFIG="+req, "allnoconfig")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(req)
+		return fmt.Errorf("kernel config (make allnoconfig): %v\n%s", err, out)
+	}
+	missing, err := cfg.Missing(filepath.Join(bdir, ".config"), tree)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		os.Remove(req) // so the next run re-checks instead of trusting a bad .config
+		return fmt.Errorf("kernel config: %d requested option(s) not in the generated .config:\n  %s",
+			len(missing), strings.Join(missing, "\n  "))
+	}
+	return nil
+}
+
+var (
+	compileLine  = regexp.MustCompile(`^\s+(CC|AS|LD|AR|CPP|HOSTCC|OBJCOPY)\s+(\S+)`)
+	compileError = regexp.MustCompile(`^(\S+):(\d+):(\d+:)? (fatal )?error: (.*)$`)
+)
+
+func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec Spec) error {
+	jobs := spec.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	// The number of objects the last build made gives "how far" a rough
+	// denominator; a first build just counts.
+	prevTotal := 0
+	if b, err := os.ReadFile(filepath.Join(work, "objects")); err == nil {
+		fmt.Sscan(string(b), &prevTotal)
+	}
+	cmd := exec.CommandContext(ctx, "make", "-C", tree, "O="+bdir, "ARCH=x86_64",
+		fmt.Sprintf("-j%d", jobs), "CC=ccache gcc", "bzImage")
+	cmd.Env = append(os.Environ(),
+		"CCACHE_DIR="+filepath.Join(cache, "ccache"),
+		// Paths under the work dir are hashed relative to it, so a fresh
+		// work dir (a new config or source) still hits ccache.
+		"CCACHE_BASEDIR="+work, "CCACHE_NOHASHDIR=1",
+		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_USER=iomapct", "KBUILD_BUILD_HOST=iomapct")
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); pw.Close() }()
+	var first string
+	n := 0
+	last := time.Now()
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(logf, line)
+		if m := compileLine.FindStringSubmatch(line); m != nil {
+			n++
+			if spec.Progress != nil && time.Since(last) > 5*time.Second {
+				last = time.Now()
+				if prevTotal > 0 {
+					fmt.Fprintf(spec.Progress, "  build: %d/~%d objects (%d%%), now %s\n", n, prevTotal, min(99, 100*n/prevTotal), m[2])
+				} else {
+					fmt.Fprintf(spec.Progress, "  build: %d objects, now %s\n", n, m[2])
+				}
+			}
+		}
+		if first == "" && compileError.MatchString(line) {
+			first = strings.TrimPrefix(line, tree+"/")
+		}
+	}
+	if err := <-done; err != nil {
+		return &BuildError{First: first, Log: logPath, Err: err}
+	}
+	if n > prevTotal {
+		os.WriteFile(filepath.Join(work, "objects"), []byte(fmt.Sprint(n)), 0o644)
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}

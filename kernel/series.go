@@ -1,0 +1,292 @@
+package kernel
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Patch is one patch of a series.
+type Patch struct {
+	// Name is the file (and, for an mbox, the message number) it came from.
+	Name string
+	// Subject is the first subject line, if the patch has mail headers.
+	Subject string
+	// Body is the patch text as `patch -p1` reads it.
+	Body []byte
+}
+
+// Series is an ordered list of patches. The empty series is the unpatched
+// control.
+type Series struct {
+	// Dir is where it was read from.
+	Dir     string
+	Patches []Patch
+}
+
+// ID identifies the series content for cache keys and reports.
+func (s Series) ID() string {
+	parts := []string{}
+	for _, p := range s.Patches {
+		parts = append(parts, string(p.Body))
+	}
+	return hashStrings(parts...)
+}
+
+// Prefix is the series cut after its first n patches (for bisecting).
+func (s Series) Prefix(n int) Series {
+	return Series{Dir: s.Dir, Patches: s.Patches[:n]}
+}
+
+// ReadSeries reads a series directory in any of the forms kernel developers
+// hold patches in: a quilt `series` file naming the patches, a directory of
+// `git format-patch` files (NNNN-*.patch), or an mbox (*.mbox, *.mbx) as git
+// send-email and b4 write it.
+func ReadSeries(dir string) (Series, error) {
+	s := Series{Dir: dir}
+	if b, err := os.ReadFile(filepath.Join(dir, "series")); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for ln := 1; sc.Scan(); ln++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			f := strings.Fields(line)
+			if len(f) > 1 && f[1] != "-p1" {
+				return s, fmt.Errorf("%s/series:%d: only -p1 patches are supported, got %q", dir, ln, line)
+			}
+			body, err := os.ReadFile(filepath.Join(dir, f[0]))
+			if err != nil {
+				return s, fmt.Errorf("%s/series:%d: %w", dir, ln, err)
+			}
+			s.Patches = append(s.Patches, Patch{Name: f[0], Subject: subject(body), Body: body})
+		}
+		return s, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return s, fmt.Errorf("series %s: %w", dir, err)
+	}
+	var patches, mboxes []string
+	for _, e := range ents {
+		switch {
+		case e.IsDir():
+		case strings.HasSuffix(e.Name(), ".patch") || strings.HasSuffix(e.Name(), ".diff"):
+			patches = append(patches, e.Name())
+		case strings.HasSuffix(e.Name(), ".mbox") || strings.HasSuffix(e.Name(), ".mbx"):
+			mboxes = append(mboxes, e.Name())
+		}
+	}
+	switch {
+	case len(patches) > 0 && len(mboxes) > 0:
+		return s, fmt.Errorf("series %s: holds both .patch files and an mbox; keep one form", dir)
+	case len(mboxes) > 1:
+		return s, fmt.Errorf("series %s: more than one mbox (%s)", dir, strings.Join(mboxes, ", "))
+	case len(mboxes) == 1:
+		b, err := os.ReadFile(filepath.Join(dir, mboxes[0]))
+		if err != nil {
+			return s, err
+		}
+		s.Patches = splitMbox(mboxes[0], b)
+		return s, nil
+	}
+	sort.Strings(patches) // format-patch numbers them 0001-, 0002-, ...
+	for _, n := range patches {
+		body, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return s, err
+		}
+		s.Patches = append(s.Patches, Patch{Name: n, Subject: subject(body), Body: body})
+	}
+	return s, nil
+}
+
+var mboxFrom = regexp.MustCompile(`(?m)^From \S+ .*$`)
+
+// splitMbox splits an mbox into its messages and keeps those carrying a
+// diff (a cover letter has none), numbered as in the mbox.
+func splitMbox(name string, b []byte) []Patch {
+	idx := mboxFrom.FindAllIndex(b, -1)
+	var out []Patch
+	for i, loc := range idx {
+		end := len(b)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		msg := b[loc[0]:end]
+		if !bytes.Contains(msg, []byte("\n--- ")) || !bytes.Contains(msg, []byte("\n+++ ")) {
+			continue
+		}
+		out = append(out, Patch{Name: fmt.Sprintf("%s#%d", name, i+1), Subject: subject(msg), Body: msg})
+	}
+	return out
+}
+
+func subject(b []byte) string {
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Subject: ") {
+			return strings.TrimPrefix(line, "Subject: ")
+		}
+		if line == "" || strings.HasPrefix(line, "diff ") {
+			break
+		}
+	}
+	return ""
+}
+
+// Files lists the paths (relative to the tree) that the series touches.
+func (s Series) Files() []string {
+	set := map[string]bool{}
+	for _, p := range s.Patches {
+		for _, f := range patchFiles(p.Body) {
+			set[f] = true
+		}
+	}
+	var out []string
+	for f := range set {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var diffTarget = regexp.MustCompile(`(?m)^(?:\+\+\+|---) (?:[ab]/)?(\S+)`)
+
+func patchFiles(body []byte) []string {
+	var out []string
+	for _, m := range diffTarget.FindAllSubmatch(body, -1) {
+		if f := string(m[1]); f != "/dev/null" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ApplyError says which patch, file and hunk did not apply.
+type ApplyError struct {
+	Patch  string
+	File   string
+	Hunk   int
+	Line   int
+	Output string
+	// Rejected is the text of the rejected hunk.
+	Rejected string
+}
+
+func (e *ApplyError) Error() string {
+	msg := fmt.Sprintf("patch %s does not apply", e.Patch)
+	if e.File != "" {
+		msg += fmt.Sprintf(": %s hunk #%d (at line %d) FAILED", e.File, e.Hunk, e.Line)
+	}
+	if e.Rejected != "" {
+		msg += "\nrejected hunk:\n" + e.Rejected
+	} else {
+		msg += "\n" + e.Output
+	}
+	return msg
+}
+
+var (
+	patchingFile = regexp.MustCompile(`^(?:patching|checking) file (.+)$`)
+	hunkFailed   = regexp.MustCompile(`^Hunk #(\d+) FAILED at (\d+)`)
+)
+
+// Stage applies the series to copies of just the files it touches, taken
+// from base, in a fresh directory, and returns that directory. Nothing in
+// base changes, so `series check` needs no work tree.
+func (s Series) Stage(ctx context.Context, base string) (string, error) {
+	dir, err := os.MkdirTemp("", "iomapct-series-")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range s.Files() {
+		b, err := os.ReadFile(filepath.Join(base, f))
+		if os.IsNotExist(err) {
+			continue // created by the series
+		} else if err != nil {
+			return dir, err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			return dir, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			return dir, err
+		}
+	}
+	for _, p := range s.Patches {
+		if err := applyPatch(ctx, dir, p); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
+}
+
+// applyPatch dry-runs first so a failing patch leaves no half-applied files
+// and its report names the first failing hunk.
+func applyPatch(ctx context.Context, dir string, p Patch) error {
+	run := func(extra ...string) (string, error) {
+		args := append([]string{"-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-", "-d", dir}, extra...)
+		cmd := exec.CommandContext(ctx, "patch", args...)
+		cmd.Stdin = bytes.NewReader(p.Body)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("--dry-run")
+	if err != nil {
+		e := &ApplyError{Patch: p.Name, Output: strings.TrimSpace(out)}
+		file := ""
+		for _, line := range strings.Split(out, "\n") {
+			if m := patchingFile.FindStringSubmatch(line); m != nil {
+				file = m[1]
+			}
+			if m := hunkFailed.FindStringSubmatch(line); m != nil && e.File == "" {
+				e.File = file
+				fmt.Sscan(m[1], &e.Hunk)
+				fmt.Sscan(m[2], &e.Line)
+				e.Rejected = hunkText(p.Body, file, e.Hunk)
+			}
+		}
+		return e
+	}
+	if out, err := run(); err != nil {
+		return fmt.Errorf("patch %s: %v\n%s", p.Name, err, out)
+	}
+	return nil
+}
+
+// hunkText extracts hunk number n (1-based) of file from a patch.
+func hunkText(body []byte, file string, n int) string {
+	lines := strings.Split(string(body), "\n")
+	in, count := false, 0
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "+++ ") {
+			t := strings.TrimPrefix(strings.Fields(l)[1], "b/")
+			in = t == file
+			continue
+		}
+		if !in {
+			continue
+		}
+		if strings.HasPrefix(l, "@@") {
+			count++
+			if count > n {
+				break
+			}
+		}
+		if strings.HasPrefix(l, "diff ") {
+			break
+		}
+		if count == n {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,120 @@
+// Package proto is the result protocol between the guest agent and the
+// host: one JSON object per line on a virtio-serial port, never mixed with
+// the kernel console. The last record of a complete run has Type "done"; a
+// stream without it means the guest died (panic, hang, QEMU killed).
+package proto
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// PortName is the virtio-serial port name the host creates and the guest
+// looks up under /sys/class/virtio-ports.
+const PortName = "iomapct.results"
+
+// Record types.
+const (
+	Ready = "ready" // the agent runs; sent first
+	Start = "start" // a case begins (Name says which)
+	Done  = "done"  // the agent finished every case; sent last
+	// Result carries a case outcome in Data.
+	Result = "result"
+	// Log carries a message of the agent itself.
+	Log = "log"
+)
+
+// Record is one line of the stream.
+type Record struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+	// T is seconds since the agent started (the guest clock).
+	T     float64         `json:"t"`
+	Error string          `json:"error,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// Emitter writes records; each Emit is one write(2) of one line, so a record
+// is on the host side as soon as the call returns.
+type Emitter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
+}
+
+// NewEmitter starts the clock for T.
+func NewEmitter(w io.Writer) *Emitter { return &Emitter{w: w, start: time.Now()} }
+
+// Emit sends one record; data (if not nil) is marshalled into Data.
+func (e *Emitter) Emit(typ, name string, data any, err error) error {
+	r := Record{Type: typ, Name: name, T: time.Since(e.start).Seconds()}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	if data != nil {
+		b, merr := json.Marshal(data)
+		if merr != nil {
+			return merr
+		}
+		r.Data = b
+	}
+	line, merr := json.Marshal(r)
+	if merr != nil {
+		return merr
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, werr := e.w.Write(append(line, '\n'))
+	return werr
+}
+
+// Stream is what the host read.
+type Stream struct {
+	Records []Record
+	// Complete is true when a Done record arrived.
+	Complete bool
+	// Garbage lists lines that were not records (a torn last line after a
+	// crash, typically).
+	Garbage []string
+}
+
+// Read parses a stream, calling each (if not nil) as records arrive.
+func Read(r io.Reader, each func(Record)) (*Stream, error) {
+	s := &Stream{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(line, &rec); err != nil || rec.Type == "" {
+			s.Garbage = append(s.Garbage, string(line))
+			continue
+		}
+		s.Records = append(s.Records, rec)
+		if rec.Type == Done {
+			s.Complete = true
+		}
+		if each != nil {
+			each(rec)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return s, fmt.Errorf("result stream: %w", err)
+	}
+	return s, nil
+}
+
+// Decode unmarshals a record's Data.
+func (r Record) Decode(v any) error {
+	if len(r.Data) == 0 {
+		return fmt.Errorf("record %s %q has no data", r.Type, r.Name)
+	}
+	return json.Unmarshal(r.Data, v)
+}
