@@ -277,7 +277,7 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		fmt.Fprintln(logf, line)
 		if m := compileLine.FindStringSubmatch(line); m != nil {
 			n++
-			if spec.Progress != nil && time.Since(last) > 5*time.Second {
+			if spec.Progress != nil && time.Since(last) > 15*time.Second {
 				last = time.Now()
 				if prevTotal > 0 {
 					fmt.Fprintf(spec.Progress, "  build: %d/~%d objects (%d%%), now %s\n", n, prevTotal, min(99, 100*n/prevTotal), m[2])

@@ -188,20 +188,37 @@ func kconfigDeps(srcdir string) map[string]string {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		cur := ""
+		// Symbols inside an "if X" block silently depend on X too; that is
+		// the dependency people miss (LKDTM needs RUNTIME_TESTING_MENU).
+		var ifs []string
 		for sc.Scan() {
 			line := sc.Text()
 			t := strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(t, "if "):
+				ifs = append(ifs, strings.TrimSpace(strings.TrimPrefix(t, "if ")))
+				continue
+			case t == "endif" && len(ifs) > 0:
+				ifs = ifs[:len(ifs)-1]
+				continue
+			}
 			if strings.HasPrefix(t, "config ") || strings.HasPrefix(t, "menuconfig ") {
 				cur = strings.TrimSpace(strings.Fields(t)[1])
 				if _, ok := out[cur]; !ok {
 					out[cur] = "defined in " + strings.TrimPrefix(p, srcdir+"/") + ", no dependencies"
+					if len(ifs) > 0 {
+						out[cur] = "inside \"if " + strings.Join(ifs, "\" and \"if ") + "\" (" + strings.TrimPrefix(p, srcdir+"/") + ")"
+					}
 				}
 				continue
 			}
 			if m := dependsLine.FindStringSubmatch(line); m != nil && cur != "" {
-				if strings.Contains(out[cur], "no dependencies") {
+				switch {
+				case strings.Contains(out[cur], "no dependencies"):
 					out[cur] = "depends on " + m[1] + " (" + strings.TrimPrefix(p, srcdir+"/") + ")"
-				} else {
+				case strings.HasPrefix(out[cur], "inside "):
+					out[cur] = "depends on " + m[1] + ", " + out[cur]
+				default:
 					out[cur] += " && " + m[1]
 				}
 			}

@@ -50,17 +50,21 @@ func TestMissingExplainsDependency(t *testing.T) {
 	src := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "fs/foo"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "fs/foo/Kconfig"),
-		[]byte("config FOO_FS\n\ttristate \"foo\"\n\tdepends on BLOCK && NET\n"), 0o644))
+		[]byte("config FOO_FS\n\ttristate \"foo\"\n\tdepends on BLOCK && NET\n"+
+			"if RUNTIME_TESTING_MENU\nconfig LKDTM\n\ttristate \"x\"\n\tdepends on DEBUG_FS\nendif\n"), 0o644))
 	dot := filepath.Join(t.TempDir(), ".config")
 	require.NoError(t, os.WriteFile(dot, []byte("CONFIG_BLOCK=y\n# CONFIG_FOO_FS is not set\n"), 0o644))
 	c := Config{Options: []Option{
 		{Name: "CONFIG_BLOCK", Value: "y", From: "a:1"},
 		{Name: "CONFIG_FOO_FS", Value: "y", From: "a:2"},
 		{Name: "CONFIG_NOPE", Value: "y", From: "a:3"},
+		{Name: "CONFIG_LKDTM", Value: "y", From: "a:4"},
 	}}
 	m, err := c.Missing(dot, src)
 	require.NoError(t, err)
-	require.Len(t, m, 2)
+	require.Len(t, m, 3)
 	assert.Equal(t, "CONFIG_FOO_FS=y (asked by a:2) is not set in the generated .config; Kconfig: depends on BLOCK && NET (fs/foo/Kconfig)", m[0])
 	assert.Contains(t, m[1], "CONFIG_NOPE=y (asked by a:3) is not set in the generated .config; no such symbol")
+	// A menu's "if" block is a dependency too, and the one people miss.
+	assert.Equal(t, `CONFIG_LKDTM=y (asked by a:4) is not set in the generated .config; Kconfig: depends on DEBUG_FS, inside "if RUNTIME_TESTING_MENU" (fs/foo/Kconfig)`, m[2])
 }

@@ -1,0 +1,69 @@
+package kernel
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Switching revisions must rewrite exactly the files whose content changes:
+// make decides what to recompile from mtimes, so an untouched file must keep
+// its mtime and a changed one must get a new one.
+func TestSyncSeriesWritesOnlyChangedFiles(t *testing.T) {
+	pristine, patches := fixture(t)
+	ctx := context.Background()
+	work := t.TempDir()
+	tree := filepath.Join(work, "src")
+	require.NoError(t, exec.Command("cp", "-a", pristine, tree).Run())
+	all, err := ReadSeries(filepath.Dir(patches[0]))
+	require.NoError(t, err)
+
+	old := time.Unix(1_000_000, 0)
+	age := func() {
+		for _, f := range []string{"Makefile", "fs/iomap/buffered-io.c"} {
+			require.NoError(t, os.Chtimes(filepath.Join(tree, f), old, old))
+		}
+	}
+	mtime := func(f string) time.Time {
+		st, err := os.Stat(filepath.Join(tree, f))
+		require.NoError(t, err)
+		return st.ModTime()
+	}
+	content := func(f string) string {
+		b, err := os.ReadFile(filepath.Join(tree, f))
+		if os.IsNotExist(err) {
+			return "<absent>"
+		}
+		require.NoError(t, err)
+		return string(b)
+	}
+
+	age()
+	require.NoError(t, syncSeries(ctx, pristine, tree, work, all))
+	assert.Contains(t, content("fs/iomap/buffered-io.c"), "line 3 changed")
+	assert.Equal(t, "new header\n", content("include/linux/iomap.h"))
+	assert.True(t, mtime("fs/iomap/buffered-io.c").After(old))
+	assert.Equal(t, old, mtime("Makefile"), "a file no patch touches is never rewritten")
+
+	// The same series again: nothing to do, nothing rewritten.
+	age()
+	require.NoError(t, syncSeries(ctx, pristine, tree, work, all))
+	assert.Equal(t, old, mtime("fs/iomap/buffered-io.c"))
+
+	// Back to the first patch only: the header it did not create goes away,
+	// the .c file keeps its (identical) content and its mtime.
+	require.NoError(t, syncSeries(ctx, pristine, tree, work, all.Prefix(1)))
+	assert.Equal(t, "<absent>", content("include/linux/iomap.h"))
+	assert.Equal(t, old, mtime("fs/iomap/buffered-io.c"))
+
+	// The empty series restores the pristine content with a new mtime.
+	require.NoError(t, syncSeries(ctx, pristine, tree, work, Series{}))
+	assert.NotContains(t, content("fs/iomap/buffered-io.c"), "changed")
+	assert.True(t, mtime("fs/iomap/buffered-io.c").After(old))
+}

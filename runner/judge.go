@@ -1,0 +1,203 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/ondisk"
+	"github.com/iomapct/iomapct/ondisk/ext"
+	"github.com/iomapct/iomapct/ondisk/gfs2"
+	"github.com/iomapct/iomapct/ondisk/mkfs"
+	"github.com/iomapct/iomapct/ondisk/xfs"
+	"github.com/iomapct/iomapct/reference"
+	"github.com/iomapct/iomapct/vmtest"
+	"github.com/iomapct/iomapct/vmtest/proto"
+)
+
+// OpenImage opens an image with the host reader for fs.
+func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
+	switch fs {
+	case "ext2", "ext4":
+		return ext.Open(f)
+	case "xfs":
+		return xfs.Open(f)
+	case "gfs2":
+		return gfs2.Open(f)
+	}
+	return nil, fmt.Errorf("no reader for filesystem %q", fs)
+}
+
+// judge turns the guest's results and the images into verdicts.
+func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome) []Verdict {
+	results := map[string]cases.Result{}
+	unmounted := map[string]cases.DiskResult{}
+	for _, r := range out.Stream.Records {
+		if r.Type != proto.Result {
+			continue
+		}
+		if strings.HasSuffix(r.Name, "/umount") {
+			var dr cases.DiskResult
+			if r.Decode(&dr) == nil {
+				unmounted[dr.Disk] = dr
+			}
+			continue
+		}
+		var cr cases.Result
+		if err := r.Decode(&cr); err == nil {
+			results[cr.Disk+"/"+cr.Case] = cr
+		}
+	}
+	var vs []Verdict
+	for i, d := range plan.Disks {
+		t := o.Matrix[i]
+		dr, clean := unmounted[d.Name]
+		var rd ondisk.Reader
+		var openErr error
+		img, err := os.Open(imagePath(o.Out, d.Name))
+		if err == nil {
+			defer img.Close()
+			rd, openErr = OpenImage(d.FS, img)
+		} else {
+			openErr = err
+		}
+		for _, f := range d.Files {
+			v := Verdict{Case: f.Case, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+			for _, op := range f.Ops {
+				v.Ops = append(v.Ops, op.String())
+			}
+			res, ok := results[d.Name+"/"+f.Case]
+			switch {
+			case !ok:
+				v.errorf("crash", "the guest never reported this case")
+			case openErr != nil:
+				v.errorf("image", "%v", openErr)
+			default:
+				checkCase(&v, t, f, res, rd, o.CorruptExpected)
+			}
+			vs = append(vs, v)
+		}
+		// The filesystem as a whole: a clean unmount and a clean fsck.
+		fv := Verdict{Case: "(unmount+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		switch {
+		case !clean:
+			fv.errorf("crash", "the guest never unmounted this filesystem")
+		case dr.UnmountErr != "":
+			fv.fail("unmount", -1, "%s", dr.UnmountErr)
+		}
+		if clean {
+			if err := mkfs.Check(ctx, d.FS, imagePath(o.Out, d.Name)); err != nil {
+				fv.fail("fsck", -1, "%v", err)
+			}
+		}
+		vs = append(vs, fv)
+	}
+	sortVerdicts(vs)
+	return vs
+}
+
+// checkCase holds one case's file against the model.
+func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) {
+	m, merr := reference.Run(geometry(t), f.Ops)
+	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
+		v.Status = Skip
+		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
+		return
+	}
+	if merr != nil {
+		v.errorf("model", "%v", merr)
+		return
+	}
+	if res.Err != "" {
+		v.errorf("guest", "%s", res.Err)
+		return
+	}
+	for i, op := range f.Ops {
+		if op.Kind == cases.ShortCopy && i < len(res.Returned) && res.Returned[i] != op.Copied {
+			v.fail("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
+		}
+	}
+	ino, err := rd.Inode(res.Ino)
+	if err != nil {
+		v.errorf("image", "inode %d: %v", res.Ino, err)
+		return
+	}
+	want := m.Content()
+	if corrupt && len(want) > 0 {
+		// Test hook: flip the first non-zero expected byte (or the first).
+		i := bytes.IndexFunc(want, func(r rune) bool { return r != 0 })
+		if i < 0 {
+			i = 0
+		}
+		want[i] ^= 0xff
+	}
+	if ino.Size != m.Size() {
+		v.fail("size", -1, "on-disk size %d, model %d", ino.Size, m.Size())
+	}
+	got, err := rd.ReadFile(res.Ino)
+	if err != nil {
+		v.errorf("image", "read inode %d: %v", res.Ino, err)
+		return
+	}
+	if off, n := firstDiff(want, got); off >= 0 {
+		end := min(off+n, int64(len(want)), int64(len(got)))
+		who := "no op (the model says zero)"
+		if off < int64(len(want)) && want[off] != 0 {
+			blocks := m.Blocks()
+			if b := off / t.BlockSize; b < int64(len(blocks)) && blocks[b].LastOp >= 0 {
+				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, f.Ops[blocks[b].LastOp])
+			}
+		}
+		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
+			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+	}
+	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
+		v.fail("stale-data", int64(i), "the free-space poison pattern %q is visible in the file: stale disk contents exposed", mkfs.Poison)
+	}
+	tail, err := rd.EOFTail(res.Ino)
+	if err != nil {
+		v.errorf("image", "EOF tail of inode %d: %v", res.Ino, err)
+	} else if i := bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }); i >= 0 {
+		v.fail("eof-tail", m.Size()+int64(i), "the on-disk EOF block holds non-zero bytes past EOF: %s", hexSample(tail[i:], 16))
+	}
+	checkBlocks(v, t, m, ino)
+}
+
+// checkBlocks compares the model's per-block expectations with the block map.
+func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
+	if stuffed, ok := m.Stuffed(); ok && stuffed != ino.Inline {
+		v.fail("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
+	}
+	kindOf := func(b int64) ondisk.Kind {
+		for _, e := range ino.Extents {
+			if uint64(b) >= e.Logical && uint64(b) < e.Logical+e.Count {
+				return e.Kind
+			}
+		}
+		return ondisk.Hole
+	}
+	for _, b := range m.Blocks() {
+		k := kindOf(b.Index)
+		switch b.State {
+		case reference.MustBeHole:
+			if k != ondisk.Hole && !b.MayBeAllocated {
+				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
+				return
+			}
+		case reference.Data:
+			if k != ondisk.Data && k != ondisk.Inline {
+				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
+				return
+			}
+		case reference.AllocatedZero:
+			if k == ondisk.Hole {
+				v.fail("holes", b.Index*t.BlockSize, "block %d is a hole on disk; the model says it is allocated", b.Index)
+				return
+			}
+		}
+	}
+}

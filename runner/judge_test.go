@@ -1,0 +1,89 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/ondisk/mkfs"
+	"github.com/iomapct/iomapct/reference"
+)
+
+// judgeImage plays the guest without a VM: it writes what the model
+// predicts into a directory, lets mkfs.ext4 -d put it in an image, and
+// returns the reader and the guest-style result for the file.
+func judgeImage(t *testing.T, content []byte) (cases.FilePlan, cases.Result, *os.File) {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
+	img := filepath.Join(t.TempDir(), "img")
+	require.NoError(t, mkfs.Make(context.Background(), mkfs.Spec{FS: "ext4", BlockSize: 1024, Size: 8 << 20, Path: img}))
+	out, err := exec.Command("mkfs.ext4", "-F", "-q", "-b", "1024", "-E", "nodiscard", "-d", dir, img).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	f, err := os.Open(img)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	rd, err := OpenImage("ext4", f)
+	require.NoError(t, err)
+	ino, err := rd.Lookup("/f")
+	require.NoError(t, err)
+	c, _ := cases.Lookup("straddle-beyond-eof")
+	ops, err := c.Ops(1024)
+	require.NoError(t, err)
+	return cases.FilePlan{Case: c.Name, File: "f", Ops: ops}, cases.Result{Ino: ino, OpsDone: len(ops)}, f
+}
+
+func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
+	tg := Target{FS: "ext4", BlockSize: 1024}
+	c, _ := cases.Lookup("straddle-beyond-eof")
+	ops, _ := c.Ops(1024)
+	m, err := reference.Run(geometry(tg), ops)
+	require.NoError(t, err)
+	plan, res, f := judgeImage(t, m.Content())
+	rd, err := OpenImage("ext4", f)
+	require.NoError(t, err)
+
+	v := Verdict{Status: Pass}
+	checkCase(&v, tg, plan, res, rd, false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+
+	// The test hook flips the first non-zero expected byte: the verdict
+	// must fail and name that offset.
+	v = Verdict{Status: Pass, Disk: "ext4-1k", Case: c.Name}
+	checkCase(&v, tg, plan, res, rd, true)
+	require.Equal(t, Fail, v.Status)
+	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
+	require.Equal(t, "content", v.Failures[0].Check)
+	assert.Equal(t, first, v.Failures[0].Offset)
+	assert.Contains(t, v.Line(), "FAIL  ext4-1k  straddle-beyond-eof: content at offset 2972 (0xb9c)")
+}
+
+func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
+	tg := Target{FS: "ext4", BlockSize: 1024}
+	c, _ := cases.Lookup("straddle-beyond-eof")
+	ops, _ := c.Ops(1024)
+	m, err := reference.Run(geometry(tg), ops)
+	require.NoError(t, err)
+	bad := m.Content()
+	copy(bad[100:], mkfs.Poison) // stale data in the gap before the write
+	plan, res, f := judgeImage(t, bad)
+	rd, err := OpenImage("ext4", f)
+	require.NoError(t, err)
+	v := Verdict{Status: Pass}
+	checkCase(&v, tg, plan, res, rd, false)
+	require.Equal(t, Fail, v.Status)
+	var checks []string
+	for _, fl := range v.Failures {
+		checks = append(checks, fl.Check)
+	}
+	assert.Contains(t, checks, "content")
+	assert.Contains(t, checks, "stale-data")
+	assert.Equal(t, int64(100), v.Failures[0].Offset)
+	assert.Contains(t, v.Failures[0].Msg, "the model says zero")
+}

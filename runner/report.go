@@ -1,0 +1,154 @@
+package runner
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// PrintHuman writes the verdict lines, the per-filesystem verdict and, for
+// each failure, the detail a kernel developer needs to act.
+func PrintHuman(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "kernel: %s, series %s (%d patches) [%s]\n", r.SourceID, r.SeriesID, r.Patches, r.Revision)
+	for _, v := range r.Verdicts {
+		fmt.Fprintln(w, v.Line())
+	}
+	// One line per filesystem: PASS only if every case on it passed.
+	fsStatus := map[string]Status{}
+	var order []string
+	for _, v := range r.Verdicts {
+		if _, ok := fsStatus[v.FS]; !ok {
+			order = append(order, v.FS)
+			fsStatus[v.FS] = Pass
+		}
+		if v.Status == Fail || v.Status == Error {
+			fsStatus[v.FS] = Fail
+		}
+	}
+	fmt.Fprintln(w)
+	for _, fs := range order {
+		fmt.Fprintf(w, "%s %s\n", fsStatus[fs], fs)
+	}
+	for _, v := range r.Verdicts {
+		if v.Status != Fail && v.Status != Error {
+			continue
+		}
+		fmt.Fprintf(w, "\n--- %s %s on %s (%s)\n", v.Status, v.Case, v.Disk, v.Revision)
+		if len(v.Ops) > 0 {
+			fmt.Fprintf(w, "ops:\n")
+			for i, op := range v.Ops {
+				fmt.Fprintf(w, "  %2d %s\n", i, op)
+			}
+		}
+		for _, f := range v.Failures {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
+	if r.Crash != "" {
+		fmt.Fprintf(w, "\nCRASH: %s\n", r.Crash)
+	}
+	if !r.Passed() {
+		fmt.Fprintf(w, "\nconsole log: %s\nimages and results: %s\nreproduce the VM: %s\n", r.Console, r.Out, r.Repro)
+	}
+	n := map[Status]int{}
+	for _, v := range r.Verdicts {
+		n[v.Status]++
+	}
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip])
+}
+
+// WriteReports writes report.json and junit.xml into the run directory.
+func WriteReports(r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(r.Out, "report.json"), b, 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(r.Out, "junit.xml"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return WriteJUnit(f, r)
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string     `xml:"name,attr"`
+	Classname string     `xml:"classname,attr"`
+	Failure   *junitText `xml:"failure,omitempty"`
+	Error     *junitText `xml:"error,omitempty"`
+	Skipped   *junitText `xml:"skipped,omitempty"`
+}
+
+type junitText struct {
+	Message string `xml:"message,attr"`
+	Body    string `xml:",chardata"`
+}
+
+// WriteJUnit renders one suite per disk, one testcase per case.
+func WriteJUnit(w io.Writer, r *Report) error {
+	var doc junitSuites
+	idx := map[string]int{}
+	for _, v := range r.Verdicts {
+		i, ok := idx[v.Disk]
+		if !ok {
+			i = len(doc.Suites)
+			idx[v.Disk] = i
+			doc.Suites = append(doc.Suites, junitSuite{Name: r.Revision + "/" + v.Disk})
+		}
+		s := &doc.Suites[i]
+		c := junitCase{Name: v.Case, Classname: r.Revision + "." + v.Disk}
+		var lines []string
+		for _, f := range v.Failures {
+			lines = append(lines, f.String())
+		}
+		body := strings.Join(append(lines, "ops: "+describeOps(v.Ops)), "\n")
+		msg := ""
+		if len(v.Failures) > 0 {
+			msg = v.Failures[0].String()
+		}
+		switch v.Status {
+		case Fail:
+			c.Failure = &junitText{Message: msg, Body: body}
+			s.Failures++
+		case Error:
+			c.Error = &junitText{Message: msg, Body: body}
+			s.Errors++
+		case Skip:
+			c.Skipped = &junitText{Message: msg}
+			s.Skipped++
+		}
+		s.Tests++
+		s.Cases = append(s.Cases, c)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

@@ -1,0 +1,330 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/kernel"
+	"github.com/iomapct/iomapct/ondisk/mkfs"
+	"github.com/iomapct/iomapct/reference"
+	"github.com/iomapct/iomapct/vmtest"
+	"github.com/iomapct/iomapct/vmtest/proto"
+)
+
+// Target is one filesystem at one block size.
+type Target struct {
+	FS        string
+	BlockSize int64
+}
+
+// Name is the disk name used in plans and reports, e.g. "xfs-4k".
+func (t Target) Name() string {
+	if t.BlockSize%1024 == 0 {
+		return fmt.Sprintf("%s-%dk", t.FS, t.BlockSize/1024)
+	}
+	return fmt.Sprintf("%s-%d", t.FS, t.BlockSize)
+}
+
+// DefaultMatrix is every filesystem at 1k and 4k blocks.
+func DefaultMatrix() []Target {
+	var out []Target
+	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
+		for _, bs := range []int64{1024, 4096} {
+			out = append(out, Target{fs, bs})
+		}
+	}
+	return out
+}
+
+// Options configure one run of one revision.
+type Options struct {
+	// Source is the kernel tree; zero means Debian's linux-source-6.12.
+	Source *kernel.Source
+	// SeriesDir holds the series; empty means none (the unpatched kernel).
+	SeriesDir string
+	// Revision names the series revision in reports ("baseline", "v1").
+	Revision string
+	// ConfigDir replaces the embedded kernel/config fragments.
+	ConfigDir string
+	Debug     bool
+	Matrix    []Target
+	Cases     []cases.Case
+	// Out is the run directory: images, console log, results, reports.
+	Out string
+	// Agent is a prebuilt static guest agent; empty builds one.
+	Agent string
+	Jobs  int
+	// Log receives progress and stage timings.
+	Log io.Writer
+	// VMTimeout bounds the VM; 0 means 10 minutes.
+	VMTimeout time.Duration
+	// CorruptExpected is a test hook: it flips one expected byte per case so
+	// a test can prove the verdict fails and names the offset.
+	CorruptExpected bool
+}
+
+// Stage is one timed step of a run.
+type Stage struct {
+	Name     string        `json:"name"`
+	Duration time.Duration `json:"duration_ns"`
+	Note     string        `json:"note,omitempty"`
+}
+
+// Report is everything a run found.
+type Report struct {
+	Revision string    `json:"revision"`
+	SourceID string    `json:"source_id"`
+	SeriesID string    `json:"series_id"`
+	Patches  int       `json:"patches"`
+	Kernel   string    `json:"kernel"`
+	Verdicts []Verdict `json:"verdicts"`
+	Stages   []Stage   `json:"stages"`
+	// Crash is set when the guest did not finish (no done record).
+	Crash   string `json:"crash,omitempty"`
+	Console string `json:"console_log"`
+	// Repro is the QEMU command line of the run.
+	Repro string `json:"repro,omitempty"`
+	Out   string `json:"out"`
+}
+
+// Passed reports whether every verdict passed (or was skipped).
+func (r *Report) Passed() bool {
+	if r.Crash != "" || len(r.Verdicts) == 0 {
+		return false
+	}
+	for _, v := range r.Verdicts {
+		if v.Status != Pass && v.Status != Skip {
+			return false
+		}
+	}
+	return true
+}
+
+type stager struct {
+	r    *Report
+	log  io.Writer
+	last time.Time
+}
+
+func (s *stager) done(name, note string) {
+	d := time.Since(s.last)
+	s.last = time.Now()
+	s.r.Stages = append(s.r.Stages, Stage{Name: name, Duration: d, Note: note})
+	fmt.Fprintf(s.log, "stage %-9s %7.1fs  %s\n", name, d.Seconds(), note)
+}
+
+// Run builds, boots, runs the cases and judges them. The report is
+// returned (and written to Out) even when a later stage fails, so results
+// already produced are never lost.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Revision == "" {
+		o.Revision = "baseline"
+	}
+	if len(o.Matrix) == 0 {
+		o.Matrix = DefaultMatrix()
+	}
+	if len(o.Cases) == 0 {
+		o.Cases = cases.Catalogue
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	rep := &Report{Revision: o.Revision, Out: o.Out}
+	st := &stager{r: rep, log: o.Log, last: time.Now()}
+	cache, err := kernel.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+
+	// Source.
+	var src kernel.Source
+	if o.Source != nil {
+		src = *o.Source
+	} else if src, err = kernel.FromTarball(ctx, cache, kernel.DebianTarball); err != nil {
+		return nil, err
+	}
+	series := kernel.Series{}
+	if o.SeriesDir != "" {
+		if series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
+			return nil, err
+		}
+	}
+	rep.SourceID, rep.SeriesID, rep.Patches = src.ID, series.ID()[:16], len(series.Patches)
+	st.done("source", src.ID)
+
+	// Kernel.
+	frags, err := kernel.DefaultFragments(o.ConfigDir, o.Debug)
+	if err != nil {
+		return nil, err
+	}
+	art, err := kernel.Build(ctx, cache, kernel.Spec{Source: src, Series: series, Fragments: frags, Jobs: o.Jobs, Progress: o.Log})
+	if err != nil {
+		return rep, err
+	}
+	rep.Kernel = art.BzImage
+	note := "built " + art.Key
+	if art.Cached {
+		note = "cached " + art.Key
+	}
+	st.done("build", note)
+
+	// Images, plan, initramfs.
+	plan, err := makePlan(ctx, o)
+	if err != nil {
+		return rep, err
+	}
+	st.done("images", fmt.Sprintf("%d filesystems", len(plan.Disks)))
+	agent := o.Agent
+	if agent == "" {
+		if agent, err = BuildAgent(ctx, filepath.Join(cache, "agent")); err != nil {
+			return rep, err
+		}
+	}
+	planJSON, _ := json.MarshalIndent(plan, "", " ")
+	initrd, cached, err := vmtest.Initramfs(filepath.Join(cache, "initramfs"), []vmtest.File{
+		{Path: "init", Host: agent},
+		{Path: "plan.json", Data: planJSON},
+	})
+	if err != nil {
+		return rep, err
+	}
+	st.done("initramfs", map[bool]string{true: "cached", false: "packed"}[cached])
+
+	// Boot and run.
+	var disks []string
+	for _, d := range plan.Disks {
+		disks = append(disks, imagePath(o.Out, d.Name))
+	}
+	total := 0
+	for _, d := range plan.Disks {
+		total += len(d.Files)
+	}
+	doneCases := 0
+	out, err := vmtest.Run(ctx, vmtest.Machine{
+		Kernel: art.BzImage, Initramfs: initrd, Disks: disks, Dir: o.Out, Timeout: o.VMTimeout,
+		OnRecord: func(r proto.Record) {
+			if r.Type == proto.Result && !strings.HasSuffix(r.Name, "/umount") {
+				doneCases++
+				fmt.Fprintf(o.Log, "  [%d/%d] %s\n", doneCases, total, r.Name)
+			}
+		},
+	})
+	if out != nil {
+		rep.Console, rep.Repro = out.ConsoleLog, out.Cmdline
+		if !out.Ready.IsZero() {
+			st.r.Stages = append(st.r.Stages, Stage{Name: "boot", Duration: out.Ready.Sub(out.Started)})
+			fmt.Fprintf(o.Log, "stage %-9s %7.1fs  to agent ready\n", "boot", out.Ready.Sub(out.Started).Seconds())
+			st.last = out.Ready
+		}
+	}
+	if err != nil {
+		return rep, err
+	}
+	if !out.Stream.Complete {
+		rep.Crash = crashSummary(out)
+	}
+	st.done("cases", fmt.Sprintf("%d cases", doneCases))
+
+	// Judge.
+	rep.Verdicts = judge(ctx, o, plan, out)
+	st.done("check", summary(rep.Verdicts))
+	if err := WriteReports(rep); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
+
+// ImageSize is the size of every test image: small, so poisoning, copying
+// and reading it is quick, yet big enough for every case.
+const ImageSize = 64 << 20
+
+func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
+	plan := &cases.Plan{}
+	if err := os.MkdirAll(filepath.Join(o.Out, "images"), 0o755); err != nil {
+		return nil, err
+	}
+	for i, t := range o.Matrix {
+		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize, Device: fmt.Sprintf("/dev/vd%c", 'a'+i)}
+		if err := mkfs.Make(ctx, mkfs.Spec{FS: t.FS, BlockSize: t.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
+			return nil, fmt.Errorf("image %s: %w", d.Name, err)
+		}
+		for _, c := range o.Cases {
+			if !c.AppliesTo(t.FS) {
+				continue
+			}
+			ops, err := c.Ops(t.BlockSize)
+			if err != nil {
+				return nil, err
+			}
+			d.Files = append(d.Files, cases.FilePlan{Case: c.Name, File: c.Name, Ops: ops})
+		}
+		plan.Disks = append(plan.Disks, d)
+	}
+	return plan, nil
+}
+
+func crashSummary(out *vmtest.Outcome) string {
+	switch {
+	case out.TimedOut:
+		return "the VM hit its deadline and was killed (no done record)"
+	case out.Ready.IsZero():
+		return "the guest agent never reported (kernel did not boot, or no result port); see " + out.ConsoleLog
+	}
+	last := "?"
+	for _, r := range out.Stream.Records {
+		if r.Type == proto.Start {
+			last = r.Name
+		}
+	}
+	return fmt.Sprintf("the guest died without a done record while running %s; see %s", last, out.ConsoleLog)
+}
+
+func summary(vs []Verdict) string {
+	n := map[Status]int{}
+	for _, v := range vs {
+		n[v.Status]++
+	}
+	var parts []string
+	for _, s := range []Status{Pass, Fail, Error, Skip} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], strings.ToLower(string(s))))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reference geometry for a target.
+func geometry(t Target) reference.Geometry {
+	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
+	if t.FS == "xfs" {
+		// xfs enables large folios; MAX_PAGECACHE_ORDER is PMD order on x86_64.
+		g.MaxFolio = 2 << 20
+	}
+	return g
+}
+
+var errNoResult = errors.New("no result")
+
+// sortVerdicts orders by disk then case, for stable reports.
+func sortVerdicts(vs []Verdict) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		if vs[i].Disk != vs[j].Disk {
+			return vs[i].Disk < vs[j].Disk
+		}
+		return vs[i].Case < vs[j].Case
+	})
+}

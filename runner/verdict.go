@@ -1,0 +1,106 @@
+// Package runner turns a kernel, a series and the case catalogue into
+// verdicts: it builds and boots, lets the guest write, reads the images on
+// the host and holds the bytes against the reference model.
+package runner
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Status is a verdict's outcome.
+type Status string
+
+const (
+	Pass Status = "PASS"
+	Fail Status = "FAIL"
+	// Error: the case could not be judged (guest error, crash, bad image).
+	Error Status = "ERROR"
+	// Skip: the filesystem does not support an op of the case.
+	Skip Status = "SKIP"
+)
+
+// Failure is one check that did not hold.
+type Failure struct {
+	// Check names the invariant: content, size, eof-tail, stale-data,
+	// holes, stuffed, fsck, guest, crash.
+	Check string `json:"check"`
+	Msg   string `json:"msg"`
+	// Offset is the first file (or image, for fsck) byte at fault, -1 if
+	// not about a byte.
+	Offset int64 `json:"offset"`
+}
+
+func (f Failure) String() string {
+	if f.Offset >= 0 {
+		return fmt.Sprintf("%s at offset %d (%#x): %s", f.Check, f.Offset, f.Offset, f.Msg)
+	}
+	return f.Check + ": " + f.Msg
+}
+
+// Verdict is the outcome for one (case, filesystem, block size, revision).
+type Verdict struct {
+	Case      string    `json:"case"`
+	Disk      string    `json:"disk"`
+	FS        string    `json:"fs"`
+	BlockSize int64     `json:"block_size"`
+	Revision  string    `json:"revision"`
+	Status    Status    `json:"status"`
+	Failures  []Failure `json:"failures,omitempty"`
+	// Ops is the case in replay syntax, for the report and a repro.
+	Ops []string `json:"ops,omitempty"`
+	// Console holds kernel console lines logged while the case ran.
+	Console []string `json:"console,omitempty"`
+}
+
+func (v *Verdict) fail(check string, off int64, format string, args ...any) {
+	v.Failures = append(v.Failures, Failure{Check: check, Offset: off, Msg: fmt.Sprintf(format, args...)})
+	if v.Status != Error {
+		v.Status = Fail
+	}
+}
+
+func (v *Verdict) errorf(check string, format string, args ...any) {
+	v.Failures = append(v.Failures, Failure{Check: check, Offset: -1, Msg: fmt.Sprintf(format, args...)})
+	v.Status = Error
+}
+
+// Line is the one-line summary of the verdict.
+func (v Verdict) Line() string {
+	s := fmt.Sprintf("%-5s %-8s %s", v.Status, v.Disk, v.Case)
+	if len(v.Failures) > 0 {
+		s += ": " + v.Failures[0].String()
+		if len(v.Failures) > 1 {
+			s += fmt.Sprintf(" (+%d more)", len(v.Failures)-1)
+		}
+	}
+	return s
+}
+
+// firstDiff returns the first offset where a and b differ and the length
+// of the differing run, or -1.
+func firstDiff(want, got []byte) (int64, int64) {
+	n := min(len(want), len(got))
+	for i := 0; i < n; i++ {
+		if want[i] != got[i] {
+			j := i
+			for j < n && want[j] != got[j] {
+				j++
+			}
+			return int64(i), int64(j - i)
+		}
+	}
+	if len(want) != len(got) {
+		return int64(n), int64(max(len(want), len(got)) - n)
+	}
+	return -1, 0
+}
+
+func hexSample(b []byte, max int) string {
+	if len(b) > max {
+		return fmt.Sprintf("% x …", b[:max])
+	}
+	return fmt.Sprintf("% x", b)
+}
+
+func describeOps(ops []string) string { return strings.Join(ops, "; ") }
