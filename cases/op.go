@@ -25,12 +25,16 @@ const (
 	// descriptor (both must be aligned to the logical block size).
 	DirectWrite Kind = "dwrite"
 	// ShortCopy is pwrite(2) of Len bytes at Off from a user buffer whose
-	// bytes past Copied are unmapped, so the kernel's copy comes up short.
+	// bytes past Copied are inaccessible (the boundary sits exactly at a page
+	// boundary), so the kernel's copy comes up short.
 	ShortCopy Kind = "shortcopy"
-	// MmapWrite stores Len bytes at Off through a shared mapping and msyncs.
+	// MmapWrite stores Len bytes at Off through a shared mapping and msyncs
+	// (MS_SYNC). Like fsx's mapwrite it first extends the file with
+	// ftruncate when the range ends past EOF, since a store past EOF would
+	// SIGBUS.
 	MmapWrite Kind = "mmapwrite"
-	// PolluteEOF stores garbage past EOF in the EOF page through mmap (fsx -e);
-	// it must never become visible.
+	// PolluteEOF stores garbage past EOF in the EOF page through mmap (fsx -e),
+	// without msync; it must never become visible.
 	PolluteEOF Kind = "polluteeof"
 	// Truncate is ftruncate(2) to Off.
 	Truncate Kind = "truncate"

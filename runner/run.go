@@ -51,6 +51,9 @@ type Options struct {
 	Source *kernel.Source
 	// SeriesDir holds the series; empty means none (the unpatched kernel).
 	SeriesDir string
+	// Series, if set, is used instead of reading SeriesDir (bisect passes
+	// prefixes this way).
+	Series *kernel.Series
 	// Revision names the series revision in reports ("baseline", "v1").
 	Revision string
 	// ConfigDir replaces the embedded kernel/config fragments.
@@ -156,7 +159,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	series := kernel.Series{}
-	if o.SeriesDir != "" {
+	if o.Series != nil {
+		series = *o.Series
+	} else if o.SeriesDir != "" {
 		if series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
 			return nil, err
 		}

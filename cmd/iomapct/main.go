@@ -43,6 +43,8 @@ func usage() {
 
 commands:
   run           build, boot and judge one revision (default: the unpatched baseline)
+  compare       run several revisions (default baseline,v1,v2) and tabulate every difference
+  bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
 
@@ -60,6 +62,10 @@ func run(ctx context.Context, args []string) int {
 		return cmdRun(ctx, args[1:])
 	case "build":
 		return cmdBuild(ctx, args[1:])
+	case "compare":
+		return cmdCompare(ctx, args[1:])
+	case "bisect":
+		return cmdBisect(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
@@ -125,56 +131,71 @@ func (b *buildFlags) seriesDir() (string, error) {
 	return d, nil
 }
 
-func cmdRun(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	var bf buildFlags
-	bf.register(fs)
-	fsList := fs.String("fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
-	bsList := fs.String("bs", "1024,4096", "block sizes to test")
-	caseList := fs.String("cases", "", "comma-separated case names (default: the whole catalogue)")
-	out := fs.String("out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
-	agent := fs.String("agent", "", "prebuilt static guest agent (default: built with go build)")
-	timeout := fs.Duration("vm-timeout", 10*time.Minute, "deadline for the whole VM")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	matrix, err := parseMatrix(*fsList, *bsList)
+// runFlags are the flags of every command that runs cases.
+type runFlags struct {
+	buildFlags
+	fsList, bsList, caseList, out, agent string
+	timeout                              time.Duration
+}
+
+func (r *runFlags) register(fs *flag.FlagSet) {
+	r.buildFlags.register(fs)
+	fs.StringVar(&r.fsList, "fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
+	fs.StringVar(&r.bsList, "bs", "1024,4096", "block sizes to test")
+	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names (default: the whole catalogue)")
+	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
+	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
+	fs.DurationVar(&r.timeout, "vm-timeout", 10*time.Minute, "deadline for the whole VM")
+}
+
+// options turns the flags into runner options (without the series).
+func (r *runFlags) options(ctx context.Context, label string) (runner.Options, error) {
+	matrix, err := parseMatrix(r.fsList, r.bsList)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct run:", err)
-		return exitUsage
+		return runner.Options{}, err
 	}
 	var cs []cases.Case
-	if *caseList != "" {
-		for _, n := range strings.Split(*caseList, ",") {
+	if r.caseList != "" {
+		for _, n := range strings.Split(r.caseList, ",") {
 			c, ok := cases.Lookup(n)
 			if !ok {
-				fmt.Fprintf(os.Stderr, "iomapct run: no case named %q\n", n)
-				return exitUsage
+				return runner.Options{}, fmt.Errorf("no case named %q", n)
 			}
 			cs = append(cs, c)
 		}
 	}
-	src, err := bf.source(ctx)
+	src, err := r.source(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct run:", err)
-		return exitUsage
+		return runner.Options{}, err
 	}
-	sd, err := bf.seriesDir()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct run:", err)
-		return exitUsage
+	if r.out == "" {
+		r.out = filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+label)
 	}
-	if *out == "" {
-		*out = filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+bf.revision)
-	}
-	opts := runner.Options{
-		Source: src, SeriesDir: sd, Revision: bf.revision, ConfigDir: bf.configDir, Debug: bf.debug,
-		Matrix: matrix, Cases: cs, Out: *out, Agent: *agent, Jobs: bf.jobs, Log: os.Stderr, VMTimeout: *timeout,
+	return runner.Options{
+		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
+		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, Log: os.Stderr, VMTimeout: r.timeout,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+	}, nil
+}
+
+func cmdRun(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, rf.revision)
+	if err == nil {
+		opts.SeriesDir, err = rf.seriesDir()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct run:", err)
+		return exitUsage
 	}
 	rep, err := runner.Run(ctx, opts)
-	if rep != nil && len(rep.Verdicts) > 0 {
+	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		runner.PrintHuman(os.Stdout, rep)
 	}
 	if err != nil {
@@ -184,16 +205,101 @@ func cmdRun(ctx context.Context, args []string) int {
 		}
 		return exitUsage
 	}
-	if rep.Crash != "" {
-		if len(rep.Verdicts) == 0 {
-			runner.PrintHuman(os.Stdout, rep)
-		}
+	return exitCode(rep)
+}
+
+func exitCode(rep *runner.Report) int {
+	switch {
+	case rep.Crash != "":
 		return exitCrash
-	}
-	if !rep.Passed() {
+	case !rep.Passed():
 		return exitFail
 	}
 	return exitPass
+}
+
+func cmdCompare(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	revList := fs.String("revisions", "baseline,v1,v2", "revisions of kernel/patches/iomap-write-ops to compare (name or name=DIR)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, "compare")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+		return exitUsage
+	}
+	var revs []runner.Revision
+	for _, r := range strings.Split(*revList, ",") {
+		name, dir, ok := strings.Cut(r, "=")
+		if !ok {
+			bf := rf.buildFlags
+			bf.revision, bf.series = name, ""
+			if dir, err = bf.seriesDir(); err != nil {
+				fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+				return exitUsage
+			}
+		}
+		revs = append(revs, runner.Revision{Name: name, Dir: dir})
+	}
+	c, err := runner.Compare(ctx, opts, revs)
+	if c != nil && len(c.Revisions) > 0 {
+		runner.PrintComparison(os.Stdout, c)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+		return exitUsage
+	}
+	for _, row := range c.Rows {
+		if c.Differs(row) {
+			return exitFail
+		}
+	}
+	return exitPass
+}
+
+func cmdBisect(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, "bisect-"+rf.revision)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
+		return exitUsage
+	}
+	sd, err := rf.seriesDir()
+	if err != nil || sd == "" {
+		fmt.Fprintln(os.Stderr, "iomapct bisect: give --revision or --series with a non-empty series")
+		return exitUsage
+	}
+	s, err := kernel.ReadSeries(sd)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
+		return exitUsage
+	}
+	res, err := runner.Bisect(ctx, opts, s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
+		return exitUsage
+	}
+	for _, st := range res.Steps {
+		fmt.Printf("  %d patches: %s\n", st.Patches, map[bool]string{true: "pass", false: "FAIL"}[st.Passed])
+	}
+	switch res.First {
+	case -1:
+		fmt.Println("the whole series passes")
+		return exitPass
+	case 0:
+		fmt.Println("the unpatched kernel already fails: nothing to bisect")
+	default:
+		fmt.Printf("first bad patch: %d %s %s\n", res.First, res.Patch, res.Subject)
+	}
+	return exitFail
 }
 
 func parseMatrix(fsList, bsList string) ([]runner.Target, error) {

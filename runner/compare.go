@@ -1,0 +1,199 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/iomapct/iomapct/kernel"
+)
+
+// Revision is one series revision to run.
+type Revision struct {
+	Name string
+	// Dir is the series directory; empty means no patches.
+	Dir string
+}
+
+// Comparison is the verdict table of several revisions.
+type Comparison struct {
+	Revisions []string
+	Reports   []*Report
+	// Rows are (disk, case) keys in report order.
+	Rows []string
+	// Cells[row][revision] is the status, "-" if the revision lacks it.
+	Cells map[string][]Status
+}
+
+// Differs reports whether a row's revisions disagree.
+func (c *Comparison) Differs(row string) bool {
+	cells := c.Cells[row]
+	for _, s := range cells[1:] {
+		if s != cells[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// Compare runs every revision with the same matrix and cases (each into
+// its own subdirectory of o.Out) and tabulates the verdicts. A revision
+// that fails to build or boot stops the comparison, but the reports of the
+// revisions before it are kept and returned.
+func Compare(ctx context.Context, o Options, revs []Revision) (*Comparison, error) {
+	c := &Comparison{Cells: map[string][]Status{}}
+	base := o.Out
+	for _, r := range revs {
+		ro := o
+		ro.Revision, ro.SeriesDir, ro.Out = r.Name, r.Dir, base+"/"+r.Name
+		fmt.Fprintf(o.Log, "== revision %s\n", r.Name)
+		rep, err := Run(ctx, ro)
+		if err != nil {
+			return c, fmt.Errorf("revision %s: %w", r.Name, err)
+		}
+		c.add(r.Name, rep)
+	}
+	return c, nil
+}
+
+func (c *Comparison) add(name string, rep *Report) {
+	i := len(c.Revisions)
+	c.Revisions = append(c.Revisions, name)
+	c.Reports = append(c.Reports, rep)
+	for _, v := range rep.Verdicts {
+		key := v.Disk + " " + v.Case
+		cells, ok := c.Cells[key]
+		if !ok {
+			c.Rows = append(c.Rows, key)
+		}
+		for len(cells) < i {
+			cells = append(cells, "-")
+		}
+		c.Cells[key] = append(cells, v.Status)
+	}
+	for k, cells := range c.Cells {
+		for len(cells) <= i {
+			cells = append(cells, "-")
+		}
+		c.Cells[k] = cells
+	}
+	if rep.Crash != "" {
+		key := "(vm) crash"
+		if _, ok := c.Cells[key]; !ok {
+			c.Rows = append(c.Rows, key)
+			c.Cells[key] = make([]Status, i+1)
+			for j := range c.Cells[key] {
+				c.Cells[key][j] = Pass
+			}
+		}
+		c.Cells[key][i] = Error
+	}
+}
+
+// PrintComparison writes the table; rows whose revisions disagree are
+// marked with "<>" so a difference is visible at a glance.
+func PrintComparison(w io.Writer, c *Comparison) {
+	width := len("disk case")
+	for _, r := range c.Rows {
+		width = max(width, len(r))
+	}
+	fmt.Fprintf(w, "   %-*s", width, "disk case")
+	for _, r := range c.Revisions {
+		fmt.Fprintf(w, " %-9s", r)
+	}
+	fmt.Fprintln(w)
+	diffs := 0
+	for _, row := range c.Rows {
+		mark := "  "
+		if c.Differs(row) {
+			mark = "<>"
+			diffs++
+		}
+		fmt.Fprintf(w, "%s %-*s", mark, width, row)
+		for _, s := range c.Cells[row] {
+			fmt.Fprintf(w, " %-9s", s)
+		}
+		fmt.Fprintln(w)
+	}
+	var ids []string
+	for i, rep := range c.Reports {
+		ids = append(ids, fmt.Sprintf("%s=%s (%d patches)", c.Revisions[i], rep.SeriesID, rep.Patches))
+	}
+	fmt.Fprintf(w, "\n%d of %d rows differ between revisions; series: %s\n", diffs, len(c.Rows), strings.Join(ids, ", "))
+}
+
+// BisectResult names the first patch whose prefix fails.
+type BisectResult struct {
+	// First is the 1-based index of the first bad patch, 0 if even the
+	// unpatched kernel fails, -1 if the whole series passes.
+	First   int
+	Patch   string
+	Subject string
+	// Steps records each tested prefix length and whether it passed.
+	Steps []BisectStep
+}
+
+// BisectStep is one tested prefix.
+type BisectStep struct {
+	Patches int
+	Passed  bool
+	Crash   string
+}
+
+// Bisect finds the first patch of a series after which the run stops
+// passing, by binary search over series prefixes. Every prefix must build:
+// a series is supposed to be bisectable, and a build failure is reported
+// with the prefix that broke.
+func Bisect(ctx context.Context, o Options, s kernel.Series) (*BisectResult, error) {
+	res := &BisectResult{First: -1}
+	test := func(n int) (bool, error) {
+		ro := o
+		ro.SeriesDir = ""
+		prefix := s.Prefix(n)
+		ro.Series = &prefix
+		ro.Revision = fmt.Sprintf("prefix-%d", n)
+		ro.Out = fmt.Sprintf("%s/prefix-%d", o.Out, n)
+		fmt.Fprintf(o.Log, "== bisect: first %d of %d patches\n", n, len(s.Patches))
+		rep, err := Run(ctx, ro)
+		if err != nil {
+			return false, fmt.Errorf("prefix of %d patches: %w", n, err)
+		}
+		ok := rep.Passed()
+		res.Steps = append(res.Steps, BisectStep{Patches: n, Passed: ok, Crash: rep.Crash})
+		return ok, nil
+	}
+	first, err := firstBad(len(s.Patches), test)
+	res.First = first
+	if first > 0 {
+		res.Patch, res.Subject = s.Patches[first-1].Name, s.Patches[first-1].Subject
+	}
+	return res, err
+}
+
+// firstBad is the search behind Bisect: the smallest prefix length that
+// fails (0 if the unpatched kernel fails, -1 if the whole series passes),
+// testing the full series and the empty one first, then halving.
+func firstBad(n int, test func(int) (bool, error)) (int, error) {
+	ok, err := test(n)
+	if err != nil || ok {
+		return -1, err
+	}
+	if ok, err = test(0); err != nil || !ok {
+		return 0, err
+	}
+	lo, hi := 0, n // lo passes, hi fails
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		ok, err := test(mid)
+		if err != nil {
+			return -1, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi, nil
+}

@@ -1,0 +1,50 @@
+package runner
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFirstBad(t *testing.T) {
+	for _, tc := range []struct{ n, bad, want int }{
+		{n: 5, bad: 3, want: 3}, {n: 5, bad: 1, want: 1}, {n: 5, bad: 5, want: 5},
+		{n: 5, bad: 0, want: 0}, {n: 5, bad: 99, want: -1}, {n: 1, bad: 1, want: 1},
+	} {
+		var tested []int
+		got, err := firstBad(tc.n, func(k int) (bool, error) {
+			tested = append(tested, k)
+			return k < tc.bad, nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "n=%d bad=%d (tested %v)", tc.n, tc.bad, tested)
+		assert.LessOrEqual(t, len(tested), 2+3, "binary search, not a scan")
+	}
+}
+
+func TestComparisonMarksDifferences(t *testing.T) {
+	mk := func(rev string, st ...Status) *Report {
+		r := &Report{Revision: rev, SeriesID: rev + "id"}
+		for i, s := range st {
+			r.Verdicts = append(r.Verdicts, Verdict{Disk: "xfs-4k", Case: []string{"a", "b"}[i], Status: s})
+		}
+		return r
+	}
+	c := &Comparison{Cells: map[string][]Status{}}
+	c.add("baseline", mk("baseline", Pass, Pass))
+	c.add("v1", mk("v1", Pass, Fail))
+	crashed := mk("v2", Pass)
+	crashed.Crash = "guest died"
+	c.add("v2", crashed)
+	assert.False(t, c.Differs("xfs-4k a"))
+	assert.True(t, c.Differs("xfs-4k b"))
+	assert.Equal(t, []Status{Pass, Fail, "-"}, c.Cells["xfs-4k b"])
+	assert.Equal(t, []Status{Pass, Pass, Error}, c.Cells["(vm) crash"])
+	var buf bytes.Buffer
+	PrintComparison(&buf, c)
+	assert.Contains(t, buf.String(), "<> xfs-4k b")
+	assert.Contains(t, buf.String(), "   xfs-4k a")
+	assert.Contains(t, buf.String(), "2 of 3 rows differ")
+}
