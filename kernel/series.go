@@ -129,10 +129,20 @@ func splitMbox(name string, b []byte) []Patch {
 	return out
 }
 
+// subject returns the Subject header, unfolded (long subjects continue on
+// lines that start with white space).
 func subject(b []byte) string {
-	for _, line := range strings.Split(string(b), "\n") {
+	lines := strings.Split(string(b), "\n")
+	for i, line := range lines {
 		if strings.HasPrefix(line, "Subject: ") {
-			return strings.TrimPrefix(line, "Subject: ")
+			s := strings.TrimPrefix(line, "Subject: ")
+			for _, next := range lines[i+1:] {
+				if next == "" || (next[0] != ' ' && next[0] != '\t') {
+					break
+				}
+				s += " " + strings.TrimSpace(next)
+			}
+			return s
 		}
 		if line == "" || strings.HasPrefix(line, "diff ") {
 			break

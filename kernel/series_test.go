@@ -135,3 +135,8 @@ func TestSourceVersionAndDirtyID(t *testing.T) {
 	_, err = FromDir(context.Background(), t.TempDir())
 	assert.ErrorContains(t, err, "is not a kernel tree")
 }
+
+func TestSubjectUnfoldsLongHeaders(t *testing.T) {
+	msg := "From abc Mon Sep 17 00:00:00 2001\nSubject: [PATCH 4/5] gfs2: do per-folio write work in iomap\n write_begin and write_end\nDate: x\n\nbody\n"
+	assert.Equal(t, "[PATCH 4/5] gfs2: do per-folio write work in iomap write_begin and write_end", subject([]byte(msg)))
+}
