@@ -40,6 +40,9 @@ type Result struct {
 	Err     string `json:"err,omitempty"`
 	// Returned holds each op's return value (bytes written for writes).
 	Returned []int64 `json:"returned,omitempty"`
+	// Trace holds the file's iomap callout trace events, in order, where
+	// the kernel exports them (the series under test adds them).
+	Trace []string `json:"trace,omitempty"`
 }
 
 // DiskResult is what the guest reports when it unmounts a disk.

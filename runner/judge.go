@@ -77,6 +77,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome
 			case openErr != nil:
 				v.errorf("image", "%v", openErr)
 			default:
+				v.Trace = res.Trace
 				checkCase(&v, t, f, res, rd, o.CorruptExpected)
 			}
 			vs = append(vs, v)

@@ -51,6 +51,9 @@ type Verdict struct {
 	Ops []string `json:"ops,omitempty"`
 	// Console holds kernel console lines logged while the case ran.
 	Console []string `json:"console,omitempty"`
+	// Trace is the callout sequence the kernel recorded for the file
+	// (iomap_write_begin/iomap_write_end/... events), where it exports one.
+	Trace []string `json:"trace,omitempty"`
 }
 
 func (v *Verdict) fail(check string, off int64, format string, args ...any) {

@@ -42,14 +42,17 @@ func main() {
 		em.Emit(proto.Log, "plan", nil, err)
 		return
 	}
-	em.Emit(proto.Ready, "", nil, nil)
+	// The series under test exports its per-folio callouts as trace events;
+	// record them per case where the kernel has them.
+	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done")
+	em.Emit(proto.Ready, "", tr.Events(), nil)
 	for _, d := range plan.Disks {
-		runDisk(em, d)
+		runDisk(em, tr, d)
 	}
 	em.Emit(proto.Done, "", nil, nil)
 }
 
-func runDisk(em *proto.Emitter, d cases.DiskPlan) {
+func runDisk(em *proto.Emitter, tr *guest.Tracer, d cases.DiskPlan) {
 	mnt := filepath.Join("/mnt", d.Name)
 	os.MkdirAll(mnt, 0o755)
 	mount := func() error {
@@ -74,8 +77,15 @@ func runDisk(em *proto.Emitter, d cases.DiskPlan) {
 		name := d.Name + "/" + f.Case
 		guest.Mark("case %s start", name)
 		em.Emit(proto.Start, name, nil, nil)
+		tr.Reset()
 		res := execute.File(env, filepath.Join(mnt, f.File), f.Ops)
 		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
+		if res.Ino != 0 {
+			var err error
+			if res.Trace, err = tr.Lines(fmt.Sprintf(" ino %#x ", res.Ino)); err != nil {
+				res.Err = err.Error()
+			}
+		}
 		guest.Mark("case %s end", name)
 		em.Emit(proto.Result, name, res, nil)
 	}
