@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iomapct/iomapct/runner"
+)
+
+// TestSeriesRecordsCalloutSequence runs both revisions of the series (each
+// adds iomap_write_begin/iomap_write_end trace events) on xfs and gfs2 at 4k
+// and checks the recorded sequence of a two-folio write: the 300-byte pwrite
+// at 0x2f9c straddles the page boundary at 0x3000, so each revision must
+// show one begin/end pair per folio, in order, with the right lengths.
+func TestSeriesRecordsCalloutSequence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds and boots the v1 and v2 kernels")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "iomapct")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	begin := regexp.MustCompile(`^iomap_write_begin: dev \d+:\d+ ino 0x[0-9a-f]+ pos (0x[0-9a-f]+) len (0x[0-9a-f]+) status 0 `)
+	end := regexp.MustCompile(`^iomap_write_end: dev \d+:\d+ ino 0x[0-9a-f]+ pos (0x[0-9a-f]+) len (0x[0-9a-f]+) copied (0x[0-9a-f]+) `)
+	for _, rev := range []string{"v1", "v2"} {
+		t.Run(rev, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			cmd := exec.Command(bin, "run", "--revision", rev, "--fs", "xfs,gfs2", "--bs", "4096",
+				"--cases", "straddle-beyond-eof", "--out", dir)
+			cmd.Dir = root
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", b)
+			data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+			require.NoError(t, err)
+			var rep runner.Report
+			require.NoError(t, json.Unmarshal(data, &rep))
+			seen := 0
+			for _, v := range rep.Verdicts {
+				if v.Case != "straddle-beyond-eof" {
+					continue
+				}
+				seen++
+				t.Logf("%s %s callouts:\n  %s", rev, v.Disk, joinLines(v.Trace))
+				var got [][]string
+				for _, l := range v.Trace {
+					if m := begin.FindStringSubmatch(l); m != nil {
+						got = append(got, []string{"begin", m[1], m[2]})
+					} else if m := end.FindStringSubmatch(l); m != nil {
+						got = append(got, []string{"end", m[1], m[2], m[3]})
+					}
+				}
+				assert.Equal(t, [][]string{
+					{"begin", "0x2f9c", "0x64"}, {"end", "0x2f9c", "0x64", "0x64"},
+					{"begin", "0x3000", "0xc8"}, {"end", "0x3000", "0xc8", "0xc8"},
+				}, got, "%s on %s", rev, v.Disk)
+			}
+			assert.Equal(t, 2, seen, "xfs-4k and gfs2-4k")
+		})
+	}
+}
+
+func joinLines(ls []string) string {
+	s := ""
+	for i, l := range ls {
+		if i > 0 {
+			s += "\n  "
+		}
+		s += l
+	}
+	return s
+}
