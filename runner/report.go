@@ -58,7 +58,16 @@ func PrintHuman(w io.Writer, r *Report) {
 	for _, v := range r.Verdicts {
 		n[v.Status]++
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip])
+	findings := map[string]bool{}
+	for _, v := range r.Verdicts {
+		if v.Status == Known && !findings[v.Finding] {
+			findings[v.Finding] = true
+			fmt.Fprintf(w, "\nKNOWN kernel finding %s\n", v.Finding)
+		}
+	}
+	// KNOWN verdicts count as skipped in the closing line: the kernel's
+	// deviation is recorded, not passed.
+	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip]+n[Known])
 }
 
 // WriteReports writes report.json and junit.xml into the run directory.
@@ -136,6 +145,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			s.Errors++
 		case Skip:
 			c.Skipped = &junitText{Message: msg}
+			s.Skipped++
+		case Known:
+			c.Skipped = &junitText{Message: "known kernel deviation " + v.Finding, Body: body}
 			s.Skipped++
 		}
 		s.Tests++

@@ -105,7 +105,7 @@ func (r *Report) Passed() bool {
 		return false
 	}
 	for _, v := range r.Verdicts {
-		if v.Status != Pass && v.Status != Skip {
+		if v.Status != Pass && v.Status != Skip && v.Status != Known {
 			return false
 		}
 	}
@@ -244,6 +244,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Judge.
 	rep.Verdicts = judge(ctx, o, plan, out)
+	applyFindings(src.Version, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err
@@ -304,7 +305,7 @@ func summary(vs []Verdict) string {
 		n[v.Status]++
 	}
 	var parts []string
-	for _, s := range []Status{Pass, Fail, Error, Skip} {
+	for _, s := range []Status{Pass, Fail, Error, Skip, Known} {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], strings.ToLower(string(s))))
 		}

@@ -51,6 +51,8 @@ type Verdict struct {
 	Ops []string `json:"ops,omitempty"`
 	// Console holds kernel console lines logged while the case ran.
 	Console []string `json:"console,omitempty"`
+	// Finding names the recorded kernel deviation a KNOWN verdict matches.
+	Finding string `json:"finding,omitempty"`
 	// Trace is the callout sequence the kernel recorded for the file
 	// (iomap_write_begin/iomap_write_end/... events), where it exports one.
 	Trace []string `json:"trace,omitempty"`
@@ -71,7 +73,10 @@ func (v *Verdict) errorf(check string, format string, args ...any) {
 // Line is the one-line summary of the verdict.
 func (v Verdict) Line() string {
 	s := fmt.Sprintf("%-5s %-8s %s", v.Status, v.Disk, v.Case)
-	if len(v.Failures) > 0 {
+	if v.Finding != "" {
+		id, _, _ := strings.Cut(v.Finding, ":")
+		s += ": kernel finding " + id + "; " + v.Failures[0].String()
+	} else if len(v.Failures) > 0 {
 		s += ": " + v.Failures[0].String()
 		if len(v.Failures) > 1 {
 			s += fmt.Sprintf(" (+%d more)", len(v.Failures)-1)

@@ -1,0 +1,100 @@
+package runner
+
+import (
+	"slices"
+	"strings"
+)
+
+// Known marks a failure that matches a recorded finding on the kernel: the
+// kernel really misbehaves (established from its source), the check stays
+// as strict as ever, and the verdict says so visibly instead of passing.
+const Known Status = "KNOWN"
+
+// Finding is a recorded deviation of a kernel from the model, with the
+// evidence that the kernel, not the model, is wrong.
+type Finding struct {
+	ID string
+	// Kernel is the version prefix the finding was established on.
+	Kernel string
+	FS     []string
+	// BlockSizes restricts the finding; empty means every block size.
+	BlockSizes []int64
+	// CasePrefix and Cases select the cases (either matches).
+	CasePrefix string
+	Cases      []string
+	// Checks are the failure kinds the deviation produces; a verdict with
+	// any other failure is not covered.
+	Checks []string
+	Reason string
+}
+
+// Findings are the deviations recorded so far. Each reason cites the code
+// that makes the kernel deviate.
+var Findings = []Finding{
+	{
+		ID: "ext2-eof-garbage", Kernel: "6.12", FS: []string{"ext2"}, CasePrefix: "pollute-",
+		Checks: []string{"content", "holes"},
+		Reason: "ext2 never zeroes the cached bytes past the old EOF when the size grows: ext2_setsize " +
+			"(fs/ext2/inode.c:1274-1310) zeroes only the tail of the NEW EOF block (block_truncate_page), and " +
+			"a write or mmap store past EOF goes through block_write_begin/block_page_mkwrite, which treat the " +
+			"old EOF block's buffers as uptodate; garbage stored past EOF through mmap (fsx -e) becomes file " +
+			"data, and its blocks are allocated and written back",
+	},
+	{
+		ID: "bh-new-block-in-uptodate-folio", Kernel: "6.12", FS: []string{"ext4"}, BlockSizes: []int64{512, 1024, 2048},
+		Cases:  []string{"pollute-then-mmapwrite-extend", "pollute-then-truncate-up-then-write-hole"},
+		Checks: []string{"content"},
+		Reason: "with blocks smaller than a page, __block_write_begin_int (fs/buffer.c:2111-2186) does not zero " +
+			"a newly allocated buffer when its folio is already uptodate, so garbage stored past EOF through " +
+			"mmap in a later block of the EOF page survives into that new block",
+	},
+	{
+		ID: "iomap-short-copy-uptodate", Kernel: "6.12", FS: []string{"xfs"},
+		Cases:  []string{"shortcopy-hole-recycled-page"},
+		Checks: []string{"content"},
+		Reason: "__iomap_write_begin (fs/iomap/buffered-io.c:760-774) zeroes a new partial block only outside " +
+			"[from, to) yet marks the whole block uptodate; __iomap_write_end (:878-900) then accepts a short " +
+			"copy because the folio is uptodate, so [pos+copied, to) keeps whatever the freshly allocated page " +
+			"held (recycled page-cache memory) and writeback puts it on disk: stale data exposure",
+	},
+}
+
+// matchFinding returns the finding that covers a failed verdict.
+func matchFinding(kernelVersion string, v Verdict) *Finding {
+	if v.Status != Fail {
+		return nil
+	}
+	for i := range Findings {
+		f := &Findings[i]
+		if !strings.HasPrefix(kernelVersion, f.Kernel) || !slices.Contains(f.FS, v.FS) {
+			continue
+		}
+		if len(f.BlockSizes) > 0 && !slices.Contains(f.BlockSizes, v.BlockSize) {
+			continue
+		}
+		if !(f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix)) && !slices.Contains(f.Cases, v.Case) {
+			continue
+		}
+		covered := true
+		for _, fl := range v.Failures {
+			if !slices.Contains(f.Checks, fl.Check) {
+				covered = false
+			}
+		}
+		if covered {
+			return f
+		}
+	}
+	return nil
+}
+
+// applyFindings turns covered failures into KNOWN verdicts that name the
+// finding; the failures themselves stay in the verdict.
+func applyFindings(kernelVersion string, vs []Verdict) {
+	for i := range vs {
+		if f := matchFinding(kernelVersion, vs[i]); f != nil {
+			vs[i].Status = Known
+			vs[i].Finding = f.ID + ": " + f.Reason
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package runner
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
+	fail := func(fs string, bs int64, c string, checks ...string) Verdict {
+		v := Verdict{FS: fs, BlockSize: bs, Case: c, Disk: fs, Status: Fail}
+		for _, ch := range checks {
+			v.Failures = append(v.Failures, Failure{Check: ch, Offset: 1})
+		}
+		return v
+	}
+	vs := []Verdict{
+		fail("ext2", 1024, "pollute-then-write-far", "content", "holes"),
+		fail("ext2", 1024, "pollute-then-write-far", "content", "fsck"),             // fsck is not part of it
+		fail("ext4", 4096, "pollute-then-mmapwrite-extend", "content"),              // only sub-page blocks
+		fail("ext4", 1024, "pollute-then-mmapwrite-extend", "content"),              // covered
+		fail("xfs", 4096, "shortcopy-hole-recycled-page", "content"),                // covered
+		fail("gfs2", 4096, "shortcopy-hole-recycled-page", "content"),               // not observed on gfs2
+		{FS: "ext2", BlockSize: 1024, Case: "pollute-then-write-far", Status: Pass}, // passing stays PASS
+	}
+	applyFindings("6.12.117", vs)
+	var got []Status
+	for _, v := range vs {
+		got = append(got, v.Status)
+	}
+	assert.Equal(t, []Status{Known, Fail, Fail, Known, Known, Fail, Pass}, got)
+	assert.Contains(t, vs[0].Finding, "ext2-eof-garbage: ext2 never zeroes")
+	assert.Contains(t, vs[0].Line(), "KNOWN ext2     pollute-then-write-far: kernel finding ext2-eof-garbage; content at offset 1")
+
+	// Another kernel version is not covered by 6.12 findings.
+	other := []Verdict{fail("xfs", 4096, "shortcopy-hole-recycled-page", "content")}
+	applyFindings("6.13.1", other)
+	assert.Equal(t, Fail, other[0].Status)
+}
