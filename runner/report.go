@@ -47,6 +47,9 @@ func PrintHuman(w io.Writer, r *Report) {
 		for _, f := range v.Failures {
 			fmt.Fprintf(w, "  %s\n", f)
 		}
+		if v.Repro != "" {
+			fmt.Fprintf(w, "repro: %s\n", v.Repro)
+		}
 	}
 	if r.Crash != "" {
 		fmt.Fprintf(w, "\nCRASH: %s\n", r.Crash)

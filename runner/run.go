@@ -245,6 +245,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Judge.
 	rep.Verdicts = judge(ctx, o, plan, out)
 	applyFindings(src.Version, rep.Verdicts)
+	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err
@@ -333,4 +334,29 @@ func sortVerdicts(vs []Verdict) {
 		}
 		return vs[i].Case < vs[j].Case
 	})
+}
+
+// writeRepros saves each failing case's ops as a replay file in the run
+// directory and records the command that replays it alone.
+func writeRepros(o Options, vs []Verdict) {
+	dir := filepath.Join(o.Out, "repro")
+	for i := range vs {
+		v := &vs[i]
+		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return
+		}
+		p := filepath.Join(dir, v.Disk+"-"+v.Case+".ops")
+		text := fmt.Sprintf("# %s on %s (%s), revision %s\n%s\n", v.Case, v.Disk, v.Status, v.Revision, strings.Join(v.Ops, "\n"))
+		if os.WriteFile(p, []byte(text), 0o644) != nil {
+			continue
+		}
+		series := "--revision " + o.Revision
+		if o.SeriesDir != "" {
+			series += " --series " + o.SeriesDir
+		}
+		v.Repro = fmt.Sprintf("iomapct replay %s --fs %s --bs %d %s", p, v.FS, v.BlockSize, series)
+	}
 }

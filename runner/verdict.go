@@ -51,6 +51,8 @@ type Verdict struct {
 	Ops []string `json:"ops,omitempty"`
 	// Console holds kernel console lines logged while the case ran.
 	Console []string `json:"console,omitempty"`
+	// Repro is a one-line command that replays just this case.
+	Repro string `json:"repro,omitempty"`
 	// Finding names the recorded kernel deviation a KNOWN verdict matches.
 	Finding string `json:"finding,omitempty"`
 	// Trace is the callout sequence the kernel recorded for the file

@@ -43,6 +43,7 @@ func usage() {
 
 commands:
   run           build, boot and judge one revision (default: the unpatched baseline)
+  replay FILE   run one op sequence (a replay file, e.g. from a failing random case)
   compare       run several revisions (default baseline,v1,v2) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdBuild(ctx, args[1:])
 	case "compare":
 		return cmdCompare(ctx, args[1:])
+	case "replay":
+		return cmdReplay(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
 	case "series":
@@ -136,6 +139,8 @@ type runFlags struct {
 	buildFlags
 	fsList, bsList, caseList, out, agent string
 	timeout                              time.Duration
+	random, randomOps                    int
+	seed                                 int64
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
@@ -146,6 +151,9 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
 	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
 	fs.DurationVar(&r.timeout, "vm-timeout", 10*time.Minute, "deadline for the whole VM")
+	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
+	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
+	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
 }
 
 // options turns the flags into runner options (without the series).
@@ -162,6 +170,22 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 				return runner.Options{}, fmt.Errorf("no case named %q", n)
 			}
 			cs = append(cs, c)
+		}
+	}
+	if r.random > 0 {
+		if len(cs) == 0 {
+			cs = append(cs, cases.Catalogue...)
+		}
+		var seeds []int64
+		for i := 0; i < r.random; i++ {
+			seeds = append(seeds, r.seed+int64(i))
+		}
+		seen := map[string]bool{}
+		for _, t := range matrix {
+			if !seen[t.FS] {
+				seen[t.FS] = true
+				cs = append(cs, cases.RandomCases(t.FS, seeds, r.randomOps)...)
+			}
 		}
 	}
 	src, err := r.source(ctx)
@@ -216,6 +240,54 @@ func exitCode(rep *runner.Report) int {
 		return exitFail
 	}
 	return exitPass
+}
+
+func cmdReplay(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	// The file may come before or after the flags.
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	file := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
+		return exitUsage
+	}
+	if file == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "iomapct replay: give one sequence file")
+		return exitUsage
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
+		return exitUsage
+	}
+	ops, err := cases.ReadSequence(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "iomapct replay: %s: %v\n", file, err)
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, "replay")
+	if err == nil {
+		opts.SeriesDir, err = rf.seriesDir()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
+		return exitUsage
+	}
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
+	rep, err := runner.Run(ctx, opts)
+	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
+		runner.PrintHuman(os.Stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
+		return exitUsage
+	}
+	return exitCode(rep)
 }
 
 func cmdCompare(ctx context.Context, args []string) int {
