@@ -43,10 +43,15 @@ type Result struct {
 	// Trace holds the file's iomap callout trace events, in order, where
 	// the kernel exports them (the series under test adds them).
 	Trace []string `json:"trace,omitempty"`
+	// Kernel holds the kernel log records of level KERN_WARNING or worse
+	// logged while the case ran (read from /dev/kmsg in the guest).
+	Kernel []string `json:"kernel,omitempty"`
 }
 
 // DiskResult is what the guest reports when it unmounts a disk.
 type DiskResult struct {
 	Disk       string `json:"disk"`
 	UnmountErr string `json:"unmount_err,omitempty"`
+	// Kernel holds warnings and worse logged by the unmount.
+	Kernel []string `json:"kernel,omitempty"`
 }

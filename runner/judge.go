@@ -16,6 +16,7 @@ import (
 	"github.com/iomapct/iomapct/ondisk/xfs"
 	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest"
+	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -80,6 +81,9 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome
 				v.Trace = res.Trace
 				checkCase(&v, t, f, res, rd, o.CorruptExpected)
 			}
+			if ok {
+				kernelReports(&v, res.Kernel)
+			}
 			vs = append(vs, v)
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
@@ -90,6 +94,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome
 		case dr.UnmountErr != "":
 			fv.fail("unmount", -1, "%s", dr.UnmountErr)
 		}
+		kernelReports(&fv, dr.Kernel)
 		if clean {
 			if err := mkfs.Check(ctx, d.FS, imagePath(o.Out, d.Name)); err != nil {
 				fv.fail("fsck", -1, "%v", err)
@@ -200,5 +205,19 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
 				return
 			}
 		}
+	}
+}
+
+// kernelReports fails a verdict for every kernel report (WARNING, BUG,
+// oops, lockdep, hung task, ...) among the kernel log records the guest
+// collected while the case ran; other warning-level lines are kept as
+// context only (mount notices are warnings too).
+func kernelReports(v *Verdict, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	v.Console = append(v.Console, lines...)
+	for _, r := range crash.Classify([]byte(strings.Join(lines, "\n"))) {
+		v.fail("console", -1, "kernel %s during the case: %s", r.Kind, r.Title)
 	}
 }

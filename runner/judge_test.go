@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +87,21 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	assert.Contains(t, checks, "stale-data")
 	assert.Equal(t, int64(100), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "the model says zero")
+}
+
+// A WARN recorded from the real kernel (vmtest/crash/testdata) among the
+// kernel lines of a case fails it; a plain warning-level notice does not.
+func TestKernelReportFailsTheCase(t *testing.T) {
+	con, err := os.ReadFile("../vmtest/crash/testdata/warning.log")
+	require.NoError(t, err)
+	v := Verdict{Status: Pass}
+	kernelReports(&v, strings.Split(string(con), "\n"))
+	require.Equal(t, Fail, v.Status)
+	assert.Equal(t, "console", v.Failures[0].Check)
+	assert.Contains(t, v.Failures[0].Msg, "kernel warning during the case: WARNING in lkdtm_WARNING")
+
+	quiet := Verdict{Status: Pass}
+	kernelReports(&quiet, []string{"[    2.728080] ext2 filesystem being mounted at /mnt/ext2-1k supports timestamps until 2038-01-19 (0x7fffffff)"})
+	assert.Equal(t, Pass, quiet.Status)
+	assert.Len(t, quiet.Console, 1)
 }

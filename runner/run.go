@@ -17,6 +17,7 @@ import (
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest"
+	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -297,7 +298,16 @@ func crashSummary(out *vmtest.Outcome) string {
 			last = r.Name
 		}
 	}
-	return fmt.Sprintf("the guest died without a done record while running %s; see %s", last, out.ConsoleLog)
+	msg := fmt.Sprintf("the guest died without a done record while running %s", last)
+	if con, err := os.ReadFile(out.ConsoleLog); err == nil {
+		for _, r := range crash.Classify(con) {
+			if r.Fatal {
+				msg += fmt.Sprintf(": %s (console line %d)", r.Title, r.Line)
+				break
+			}
+		}
+	}
+	return msg + "; see " + out.ConsoleLog
 }
 
 func summary(vs []Verdict) string {

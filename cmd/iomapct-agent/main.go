@@ -45,14 +45,19 @@ func main() {
 	// The series under test exports its per-folio callouts as trace events;
 	// record them per case where the kernel has them.
 	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done")
+	klog, err := guest.OpenKernelLog()
+	if err != nil {
+		em.Emit(proto.Log, "kmsg", nil, err)
+		return
+	}
 	em.Emit(proto.Ready, "", tr.Events(), nil)
 	for _, d := range plan.Disks {
-		runDisk(em, tr, d)
+		runDisk(em, tr, klog, d)
 	}
 	em.Emit(proto.Done, "", nil, nil)
 }
 
-func runDisk(em *proto.Emitter, tr *guest.Tracer, d cases.DiskPlan) {
+func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases.DiskPlan) {
 	mnt := filepath.Join("/mnt", d.Name)
 	os.MkdirAll(mnt, 0o755)
 	mount := func() error {
@@ -78,7 +83,9 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, d cases.DiskPlan) {
 		guest.Mark("case %s start", name)
 		em.Emit(proto.Start, name, nil, nil)
 		tr.Reset()
+		klog.Drain(7) // whatever came before belongs to no case
 		res := execute.File(env, filepath.Join(mnt, f.File), f.Ops)
+		res.Kernel = klog.Drain(4)
 		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
 		if res.Ino != 0 {
 			var err error
@@ -93,5 +100,6 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, d cases.DiskPlan) {
 	if err := unix.Unmount(mnt, 0); err != nil {
 		dr.UnmountErr = err.Error()
 	}
+	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
 }
