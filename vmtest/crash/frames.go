@@ -97,20 +97,6 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// hasCallTrace reports whether an excerpt holds a stack trace: the
-// "Call Trace:" header and at least one frame after it.
-func hasCallTrace(ex []string) bool {
-	in := false
-	for _, s := range ex {
-		if strings.Contains(s, "Call Trace:") {
-			in = true
-		} else if in && frameRe.MatchString(s) {
-			return true
-		}
-	}
-	return false
-}
-
 // withFunc appends " in FUNC" to a title when the function is known; without it
 // the title is still a useful one-line summary.
 func withFunc(title, fn string) string {

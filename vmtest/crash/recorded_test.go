@@ -38,7 +38,9 @@ var recorded = map[string]recordedWant{
 	"hung-task.log":       {kind: crash.KindHungTask, title: "INFO: task hung in lkdtm_HUNG_TASK"},
 	// softlockup_panic=1: the lockup never ends on one CPU.
 	"soft-lockup.log": {kind: crash.KindSoftLockup, title: "BUG: soft lockup in lkdtm_SOFTLOCKUP", fatal: true, then: []string{crash.KindPanic}},
-	"rcu-stall.log":   {kind: crash.KindRCUStall, title: "INFO: rcu detected stall in lkdtm_SOFTLOCKUP"},
+	// panic_on_rcu_stall=1. The stall report dumps the starved GP kthread
+	// first; the title comes from the second dump, where it last ran.
+	"rcu-stall.log": {kind: crash.KindRCUStall, title: "INFO: rcu detected stall in lkdtm_SOFTLOCKUP", fatal: true, then: []string{crash.KindPanic}},
 }
 
 func readTestdata(t *testing.T, name string) []byte {

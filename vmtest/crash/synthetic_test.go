@@ -633,3 +633,17 @@ func TestRarePatterns(t *testing.T) {
 		})
 	}
 }
+
+// hasCallTrace reports whether an excerpt holds a stack trace: the
+// "Call Trace:" header and at least one frame after it.
+func hasCallTrace(ex []string) bool {
+	in := false
+	for _, s := range ex {
+		if strings.Contains(s, "Call Trace:") {
+			in = true
+		} else if in && frameRe.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -5,14 +5,13 @@
 // markers for disk/case1..3 exactly as the real agent does, and during
 // case 3 it has LKDTM provoke the crash named by iomapct.trigger= on the
 // kernel command line (WARNING, BUG, EXCEPTION, PANIC, HUNG_TASK,
-// SOFTLOCKUP, ...; see drivers/misc/lkdtm/core.c). Without a trigger it
-// is a clean run. It then reboots, which ends the VM (QEMU -no-reboot).
+// SOFTLOCKUP, ...; see drivers/misc/lkdtm/core.c) or RCU_STALL (ours, see
+// provoke). Without a trigger it is a clean run. It then reboots, which ends the VM (QEMU -no-reboot).
 //
 // Build it static: CGO_ENABLED=0 GOAMD64=v1 go build.
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,15 +28,19 @@ const (
 	debugfs = "/sys/kernel/debug"
 	direct  = debugfs + "/provoke-crash/DIRECT"
 	// giveUp bounds the wait for the kernel's report: under TCG on a busy
-	// host a hung-task check takes a few seconds, never minutes.
-	giveUp = 3 * time.Minute
+	// host a hung-task check takes a few seconds, never minutes. It stays
+	// below the recorder's VM timeout so that the console says why.
+	giveUp = 90 * time.Second
 )
 
 func main() {
 	// The child: the process that writes to DIRECT and so takes the
 	// crash (an oops kills it; a hung task leaves it in D state), while
 	// PID 1 survives to finish the run.
-	if len(os.Args) == 3 && os.Args[1] == "provoke" {
+	if len(os.Args) >= 3 && os.Args[1] == "provoke" {
+		if len(os.Args) == 4 && os.Args[3] == "churn-rcu" {
+			go churnRCU()
+		}
 		if err := os.WriteFile(direct, []byte(os.Args[2]), 0); err != nil {
 			say("write %s to %s: %v", os.Args[2], direct, err)
 			os.Exit(1)
@@ -77,15 +80,17 @@ func setup() error {
 func provoke(crash string) error {
 	// Lower the detectors' thresholds so a hang is reported in seconds;
 	// a soft lockup never ends on one CPU, so let it panic the VM.
-	// RCU_STALL is not an LKDTM type: it is SOFTLOCKUP with the
-	// soft-lockup detector off and RCU's stall timeout at its minimum, so
-	// that RCU alone reports the spinning CPU; the VM needs a second CPU
-	// on which PID 1 sees the report and reboots.
+	// RCU_STALL is not an LKDTM type: it is SOFTLOCKUP with RCU's stall
+	// timeout at its minimum and panic_on_rcu_stall, so that RCU reports
+	// the spinning CPU and panics. RCU only notices while a grace period
+	// is in progress, which is a race on an idle guest (churnRCU narrows
+	// it): when RCU misses it, the soft-lockup detector, set well above
+	// RCU's timeout, ends the VM instead and the recorder tries again.
 	settings := map[string]map[string]string{
 		"HUNG_TASK":  {"/proc/sys/kernel/hung_task_timeout_secs": "2"},
 		"SOFTLOCKUP": {"/proc/sys/kernel/watchdog_thresh": "2", "/proc/sys/kernel/softlockup_panic": "1"},
-		"RCU_STALL": {"/proc/sys/kernel/soft_watchdog": "0",
-			"/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout": "3"},
+		"RCU_STALL": {"/proc/sys/kernel/watchdog_thresh": "10", "/proc/sys/kernel/softlockup_panic": "1",
+			"/proc/sys/kernel/panic_on_rcu_stall": "1", "/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout": "3"},
 	}
 	for k, v := range settings[crash] {
 		if err := os.WriteFile(k, []byte(v), 0); err != nil {
@@ -109,13 +114,14 @@ func provoke(crash string) error {
 	done := make(chan error, 2)
 	go func() { done <- waitReport(kmsg, crash) }()
 
-	child := exec.Command("/proc/self/exe", "provoke", lkdtm)
+	args := []string{"provoke", lkdtm}
+	if crash == "RCU_STALL" {
+		args = append(args, "churn-rcu")
+	}
+	child := exec.Command("/proc/self/exe", args...)
 	child.Stdout, child.Stderr = os.Stdout, os.Stderr
 	if err := child.Start(); err != nil {
 		return fmt.Errorf("start provoking child: %w", err)
-	}
-	if crash == "RCU_STALL" {
-		go churnRCU()
 	}
 	// An oops kills only the child's faulting thread, so the child may
 	// never exit: the kernel log, not the child, says when we are done.
@@ -134,18 +140,15 @@ func provoke(crash string) error {
 }
 
 // waitReport reads kmsg records until the line that closes the report of
-// the given crash type. PANIC and SOFTLOCKUP never get here: the panic
-// reboots the VM.
+// the given crash type. PANIC, SOFTLOCKUP and RCU_STALL never get here:
+// their panic reboots the VM.
 func waitReport(kmsg *os.File, crash string) error {
-	hung, stall := false, false
+	hung := false
 	buf := make([]byte, 8192)
 	for {
 		// One read returns one record: "prio,seq,usec,flags;message\n"
 		// followed by " KEY=value" dictionary lines.
 		n, err := kmsg.Read(buf)
-		if stall && errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil
-		}
 		if err != nil {
 			return fmt.Errorf("read /dev/kmsg: %w", err)
 		}
@@ -162,24 +165,14 @@ func waitReport(kmsg *os.File, crash string) error {
 			hung = true
 		case hung && strings.TrimSpace(msg) == "</TASK>":
 			return nil
-		case strings.Contains(msg, "detected stall"):
-			stall = true
-		}
-		if stall && strings.TrimSpace(msg) == "</TASK>" {
-			// An RCU stall report holds a varying number of stack
-			// dumps and no closing line: it is over when the log has
-			// been quiet for a while.
-			if err := kmsg.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
-				return nil
-			}
 		}
 	}
 }
 
-// churnRCU keeps asking for RCU grace periods: RCU only detects a stall
-// while a grace period is pending, and an idle guest asks for none. Each
-// unmount waits for one; once the other CPU spins, the unmount blocks and
-// the grace period stalls.
+// churnRCU keeps RCU grace periods running: RCU only checks for a stall
+// while a grace period is in progress, and an idle one-CPU guest may have
+// none when the CPU starts spinning. Unmounting frees the mount through
+// RCU and waits for a grace period.
 func churnRCU() {
 	for {
 		if err := unix.Mount("tmpfs", "/mnt", "tmpfs", 0, ""); err != nil {
