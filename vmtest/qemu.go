@@ -53,12 +53,13 @@ type Outcome struct {
 }
 
 // BaseAppend is the kernel command line every VM gets. panic=-1 reboots at
-// once on a panic (and -no-reboot makes that a QEMU exit); loglevel=5 keeps
-// WARN (KERN_WARNING) lines on the console for the crash classifier while
-// hiding boot chatter; lpj, no_timer_check and tsc=reliable skip delay-loop
-// calibration and timer checks that take hundreds of milliseconds under TCG
-// and are meaningless in a VM.
-const BaseAppend = "console=ttyS0 panic=-1 loglevel=5 rdinit=/init lpj=5000000 no_timer_check tsc=reliable"
+// once on a panic (and -no-reboot makes that a QEMU exit); oops=panic turns
+// an oops in a kernel thread, which would otherwise leave the agent waiting
+// until the VM deadline, into that same prompt exit. loglevel=5 keeps
+// warnings and worse (and the agent's case markers) but hides chatter; lpj, no_timer_check and
+// tsc=reliable skip delay-loop calibration and timer checks that take
+// hundreds of milliseconds under TCG and are meaningless in a VM.
+const BaseAppend = "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init lpj=5000000 no_timer_check tsc=reliable"
 
 // KVM reports whether /dev/kvm can be used; otherwise QEMU runs under TCG.
 func KVM() bool {
