@@ -56,9 +56,11 @@ type Outcome struct {
 // once on a panic (and -no-reboot makes that a QEMU exit); oops=panic turns
 // an oops in a kernel thread, which would otherwise leave the agent waiting
 // until the VM deadline, into that same prompt exit. loglevel=5 keeps
-// warnings and worse (and the agent's case markers) but hides chatter; lpj, no_timer_check and
-// tsc=reliable skip delay-loop calibration and timer checks that take
-// hundreds of milliseconds under TCG and are meaningless in a VM.
+// warnings and worse on the console but hides chatter (each byte is slow
+// under TCG; per-case kernel messages travel through /dev/kmsg instead);
+// lpj, no_timer_check and tsc=reliable skip delay-loop calibration and
+// timer checks that take hundreds of milliseconds under TCG and are
+// meaningless in a VM.
 const BaseAppend = "console=ttyS0 panic=-1 oops=panic loglevel=5 rdinit=/init lpj=5000000 no_timer_check tsc=reliable"
 
 // KVM reports whether /dev/kvm can be used; otherwise QEMU runs under TCG.
