@@ -38,19 +38,26 @@ func (c Case) Ops(bs int64) ([]Op, error) {
 	return ops, nil
 }
 
-// Catalogue lists the deterministic cases.
-var Catalogue = []Case{
-	{
-		Name: "straddle-beyond-eof",
-		Doc: "pwrite into an empty file that starts beyond EOF and straddles a block boundary: " +
-			"the gap reads as zero, the partial blocks are zeroed not read, the EOF tail is zero",
-		Gen: func(bs int64) []Op {
-			return []Op{
-				{Kind: PWrite, Off: 2*bs + bs - 100, Len: 300},
-				{Kind: Fsync},
-			}
-		},
-	},
+// Catalogue lists the deterministic cases, theme by theme (one
+// catalogue_*.go file per theme).
+var Catalogue = seqCases(
+	straddleCases,
+	eofCases,
+	truncateCases,
+	rmwCases,
+	fallocCases,
+	gfs2Cases,
+	iovCases,
+	directMmapCases,
+	largeCases,
+)
+
+func seqCases(groups ...[]Case) []Case {
+	var out []Case
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
 }
 
 // Lookup finds a catalogue case by name.

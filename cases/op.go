@@ -239,5 +239,17 @@ func (o Op) Validate() error {
 	if o.Kind == ShortCopy && (o.Copied < 0 || o.Copied >= o.Len) {
 		return fmt.Errorf("op %s: copied must be in [0, len)", o)
 	}
+	// Fields a kind does not use would be lost by String (the replay
+	// syntax) and ignored by the guest: refuse them rather than let a
+	// replayed sequence differ from the one that ran.
+	if o.Kind != Writev && len(o.Segs) > 0 {
+		return fmt.Errorf("op %s: only writev takes segs", o.Kind)
+	}
+	if o.Kind != ShortCopy && o.Copied != 0 {
+		return fmt.Errorf("op %s: only shortcopy takes copied", o.Kind)
+	}
+	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange {
+		return fmt.Errorf("op %s: only fallocate and zero take keep_size", o.Kind)
+	}
 	return nil
 }
