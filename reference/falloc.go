@@ -18,6 +18,10 @@ func (m *Model) fallocate(off, length int64, keep bool) error {
 	if m.fs == fsExt2 {
 		return fmt.Errorf("ext2 fallocate: %w", ErrUnsupported)
 	}
+	if m.fs == fsGFS2 && m.jdata {
+		// gfs2_fallocate: EOPNOTSUPP on jdata files (gfs2/file.c:1388-1389).
+		return fmt.Errorf("gfs2 jdata fallocate: %w", ErrUnsupported)
+	}
 	if length <= 0 {
 		return fmt.Errorf("fallocate len %d: %w (vfs_fallocate: EINVAL)", length, ErrInvalid)
 	}
@@ -62,11 +66,25 @@ func (m *Model) punchHole(off, length int64) error {
 	if m.fs == fsExt2 {
 		return fmt.Errorf("ext2 punch hole: %w", ErrUnsupported)
 	}
+	if m.fs == fsGFS2 && m.jdata {
+		return fmt.Errorf("gfs2 jdata punch hole: %w", ErrUnsupported)
+	}
 	if length <= 0 {
 		return fmt.Errorf("punch len %d: %w (vfs_fallocate: EINVAL)", length, ErrInvalid)
 	}
-	m.ensure(off + length)
 	end := off + length
+	if m.fs == fsExt4 {
+		// ext4_punch_hole (ext4/inode.c:4036-4046): nothing at or past
+		// i_size, and a range running past it stops at the end of the page
+		// holding i_size; unwritten blocks preallocated beyond stay.
+		if off >= m.size {
+			return nil
+		}
+		if end > m.size {
+			end = roundUp(m.size, m.ps)
+		}
+	}
+	m.ensure(end)
 	if m.fs == fsGFS2 && m.stuffed {
 		m.zeroContent(off, end)
 		return nil

@@ -104,6 +104,10 @@ func (m *Model) polluteEOF() {
 //     buffered when it extends EOF, hits a stuffed inode, or hits a hole
 //     (a direct prefix before the first hole is modelled as direct).
 func (m *Model) directWrite(off, length int64) error {
+	if m.fs == fsGFS2 && m.jdata {
+		// gfs2_open_common refuses O_DIRECT on jdata files (gfs2/file.c:636-637).
+		return fmt.Errorf("gfs2 jdata O_DIRECT open: %w", ErrUnsupported)
+	}
 	if off&511 != 0 || length&511 != 0 {
 		return fmt.Errorf("O_DIRECT write at %d len %d not 512-aligned: %w", off, length, ErrInvalid)
 	}

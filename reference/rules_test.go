@@ -554,3 +554,41 @@ func TestDropCachesColdCache(t *testing.T) {
 		assert.Equal(t, uint8(0), m.blocks[i].flags, "block %d", i)
 	}
 }
+
+// ext4_punch_hole (ext4/inode.c:4036-4046) does nothing at or past i_size
+// and stops a range running past it at the end of the page holding i_size,
+// so unwritten blocks preallocated beyond EOF survive a punch.
+func TestExt4PunchHoleClipsAtEOF_ext4inode_4036_4046(t *testing.T) {
+	m := mustRun(t, ext4_1k,
+		cases.Op{Kind: cases.PWrite, Off: 0, Len: 100},
+		cases.Op{Kind: cases.Fallocate, Off: 8192, Len: 2048, KeepSize: true},
+		cases.Op{Kind: cases.PunchHole, Off: 0, Len: 16384},
+		cases.Op{Kind: cases.PunchHole, Off: 4096, Len: 8192},
+		cases.Op{Kind: cases.Fsync})
+	assert.Equal(t, int64(100), m.Size())
+	assert.Equal(t, make([]byte, 100), m.Content(), "the punch inside EOF zeroes")
+	un := mustRun(t, ext4_1k,
+		cases.Op{Kind: cases.PWrite, Off: 0, Len: 100},
+		cases.Op{Kind: cases.Fallocate, Off: 8192, Len: 2048, KeepSize: true},
+		cases.Op{Kind: cases.Truncate, Off: 20000})
+	// Without the punch, blocks 8 and 9 are unwritten; with it, they must
+	// still be (the punch stopped at the page holding EOF).
+	assert.Equal(t, un.Blocks()[8].State, mustRun(t, ext4_1k,
+		cases.Op{Kind: cases.PWrite, Off: 0, Len: 100},
+		cases.Op{Kind: cases.Fallocate, Off: 8192, Len: 2048, KeepSize: true},
+		cases.Op{Kind: cases.PunchHole, Off: 0, Len: 16384},
+		cases.Op{Kind: cases.Truncate, Off: 20000}).Blocks()[8].State)
+}
+
+// gfs2 refuses O_DIRECT opens (gfs2/file.c:636-637) and fallocate/punch
+// (file.c:1388-1389) on jdata files.
+func TestGfs2JdataRefusesDirectAndFallocate_gfs2file_636_1388(t *testing.T) {
+	for _, op := range []cases.Op{
+		{Kind: cases.DirectWrite, Off: 0, Len: 4096},
+		{Kind: cases.Fallocate, Off: 0, Len: 4096},
+		{Kind: cases.PunchHole, Off: 0, Len: 4096},
+	} {
+		_, err := Run(gfs2_1k, []cases.Op{{Kind: cases.JournalData}, {Kind: cases.PWrite, Off: 0, Len: 5000}, op})
+		assert.ErrorIs(t, err, ErrUnsupported, "%s", op)
+	}
+}

@@ -19,9 +19,12 @@ type Finding struct {
 	FS     []string
 	// BlockSizes restricts the finding; empty means every block size.
 	BlockSizes []int64
-	// CasePrefix and Cases select the cases (either matches).
+	// CasePrefix and Cases select catalogue cases; WithOp selects any case
+	// (a random sequence, a replay) that contains an op of that kind, the
+	// trigger the finding needs. Any of the three matches.
 	CasePrefix string
 	Cases      []string
+	WithOp     string
 	// Checks are the failure kinds the deviation produces; a verdict with
 	// any other failure is not covered.
 	Checks []string
@@ -32,7 +35,7 @@ type Finding struct {
 // that makes the kernel deviate.
 var Findings = []Finding{
 	{
-		ID: "ext2-eof-garbage", Kernel: "6.12", FS: []string{"ext2"}, CasePrefix: "pollute-",
+		ID: "ext2-eof-garbage", Kernel: "6.12", FS: []string{"ext2"}, CasePrefix: "pollute-", WithOp: "polluteeof",
 		Checks: []string{"content", "holes"},
 		Reason: "ext2 never zeroes the cached bytes past the old EOF when the size grows: ext2_setsize " +
 			"(fs/ext2/inode.c:1274-1310) zeroes only the tail of the NEW EOF block (block_truncate_page), and " +
@@ -43,6 +46,7 @@ var Findings = []Finding{
 	{
 		ID: "bh-new-block-in-uptodate-folio", Kernel: "6.12", FS: []string{"ext4"}, BlockSizes: []int64{512, 1024, 2048},
 		Cases:  []string{"pollute-then-mmapwrite-extend", "pollute-then-truncate-up-then-write-hole"},
+		WithOp: "polluteeof",
 		Checks: []string{"content"},
 		Reason: "with blocks smaller than a page, __block_write_begin_int (fs/buffer.c:2111-2186) does not zero " +
 			"a newly allocated buffer when its folio is already uptodate, so garbage stored past EOF through " +
@@ -51,6 +55,7 @@ var Findings = []Finding{
 	{
 		ID: "iomap-short-copy-uptodate", Kernel: "6.12", FS: []string{"xfs"},
 		Cases:  []string{"shortcopy-hole-recycled-page"},
+		WithOp: "shortcopy",
 		Checks: []string{"content"},
 		Reason: "__iomap_write_begin (fs/iomap/buffered-io.c:760-774) zeroes a new partial block only outside " +
 			"[from, to) yet marks the whole block uptodate; __iomap_write_end (:878-900) then accepts a short " +
@@ -72,7 +77,8 @@ func matchFinding(kernelVersion string, v Verdict) *Finding {
 		if len(f.BlockSizes) > 0 && !slices.Contains(f.BlockSizes, v.BlockSize) {
 			continue
 		}
-		if !(f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix)) && !slices.Contains(f.Cases, v.Case) {
+		if !(f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix)) && !slices.Contains(f.Cases, v.Case) &&
+			!(f.WithOp != "" && hasOp(v.Ops, f.WithOp)) {
 			continue
 		}
 		covered := true
@@ -97,4 +103,13 @@ func applyFindings(kernelVersion string, vs []Verdict) {
 			vs[i].Finding = f.ID + ": " + f.Reason
 		}
 	}
+}
+
+func hasOp(ops []string, kind string) bool {
+	for _, o := range ops {
+		if o == kind || strings.HasPrefix(o, kind+" ") {
+			return true
+		}
+	}
+	return false
 }

@@ -22,13 +22,15 @@ func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
 		fail("xfs", 4096, "shortcopy-hole-recycled-page", "content"),                // covered
 		fail("gfs2", 4096, "shortcopy-hole-recycled-page", "content"),               // not observed on gfs2
 		{FS: "ext2", BlockSize: 1024, Case: "pollute-then-write-far", Status: Pass}, // passing stays PASS
+		withOps(fail("xfs", 1024, "random-xfs-34", "content"), "pwrite 0x746d 0x1", "shortcopy 0x72e4 0x2 copied=0x1"),
+		withOps(fail("xfs", 1024, "random-xfs-35", "content"), "pwrite 0x746d 0x1", "fsync"), // no trigger op
 	}
 	applyFindings("6.12.117", vs)
 	var got []Status
 	for _, v := range vs {
 		got = append(got, v.Status)
 	}
-	assert.Equal(t, []Status{Known, Fail, Fail, Known, Known, Fail, Pass}, got)
+	assert.Equal(t, []Status{Known, Fail, Fail, Known, Known, Fail, Pass, Known, Fail}, got)
 	assert.Contains(t, vs[0].Finding, "ext2-eof-garbage: ext2 never zeroes")
 	assert.Contains(t, vs[0].Line(), "KNOWN ext2     pollute-then-write-far: kernel finding ext2-eof-garbage; content at offset 1")
 
@@ -36,4 +38,9 @@ func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
 	other := []Verdict{fail("xfs", 4096, "shortcopy-hole-recycled-page", "content")}
 	applyFindings("6.13.1", other)
 	assert.Equal(t, Fail, other[0].Status)
+}
+
+func withOps(v Verdict, ops ...string) Verdict {
+	v.Ops = ops
+	return v
 }

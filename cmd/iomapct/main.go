@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,7 @@ func usage() {
 commands:
   run           build, boot and judge one revision (default: the unpatched baseline)
   replay FILE   run one op sequence (a replay file, e.g. from a failing random case)
+  minimise FILE shrink a failing op sequence on one filesystem to a short repro
   compare       run several revisions (default baseline,v1,v2) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdCompare(ctx, args[1:])
 	case "replay":
 		return cmdReplay(ctx, args[1:])
+	case "minimise", "minimize":
+		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
 	case "series":
@@ -288,6 +292,60 @@ func cmdReplay(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	return exitCode(rep)
+}
+
+func cmdMinimise(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("minimise", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	budget := fs.Int("budget", 80, "at most this many VM runs")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	file := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
+		return exitUsage
+	}
+	if file == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "iomapct minimise: give one sequence file")
+		return exitUsage
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
+		return exitUsage
+	}
+	ops, err := cases.ReadSequence(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "iomapct minimise: %s: %v\n", file, err)
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, "minimise")
+	if err == nil {
+		opts.SeriesDir, err = rf.seriesDir()
+	}
+	if err == nil && len(opts.Matrix) != 1 {
+		err = fmt.Errorf("give exactly one --fs and one --bs")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
+		return exitUsage
+	}
+	opts.Log = io.Discard
+	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
+		return exitUsage
+	}
+	out := filepath.Join(opts.Out, "minimal.ops")
+	var buf strings.Builder
+	cases.WriteSequence(&buf, res.Ops, fmt.Sprintf("minimised from %s (%d ops) on %s in %d VM runs; fails: %s",
+		file, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check))
+	os.WriteFile(out, []byte(buf.String()), 0o644)
+	fmt.Print(buf.String())
+	fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d VM runs); written to %s\n", len(res.Ops), len(ops), res.Runs, out)
+	return exitFail
 }
 
 func cmdCompare(ctx context.Context, args []string) int {
