@@ -223,7 +223,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		OnRecord: func(r proto.Record) {
 			if r.Type == proto.Result && !strings.HasSuffix(r.Name, "/umount") {
 				doneCases++
-				fmt.Fprintf(o.Log, "  [%d/%d] %s\n", doneCases, total, r.Name)
+				// About twenty progress lines per run, whatever its size,
+				// and every case whose guest side went wrong.
+				if doneCases == total || doneCases%max(1, total/20) == 0 || r.Error != "" || strings.Contains(string(r.Data), `"err":`) {
+					fmt.Fprintf(o.Log, "  [%d/%d] %s\n", doneCases, total, r.Name)
+				}
 			}
 		},
 	})
