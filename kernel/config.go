@@ -194,11 +194,13 @@ func kconfigDeps(srcdir string) map[string]string {
 		for sc.Scan() {
 			line := sc.Text()
 			t := strings.TrimSpace(line)
+			// Statements start in column 0; indented lines are help text,
+			// which says "if ..." often enough to matter.
 			switch {
-			case strings.HasPrefix(t, "if "):
+			case strings.HasPrefix(line, "if "):
 				ifs = append(ifs, strings.TrimSpace(strings.TrimPrefix(t, "if ")))
 				continue
-			case t == "endif" && len(ifs) > 0:
+			case strings.HasPrefix(line, "endif") && len(ifs) > 0:
 				ifs = ifs[:len(ifs)-1]
 				continue
 			}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/iomapct/iomapct/cases"
+)
+
+// TestMinimisePlantedDisagreement plants a model/guest disagreement with the
+// test hook (every expected content is corrupted, so any sequence that
+// writes data fails the content check) into a 24-op random sequence and
+// minimises it on the real kernel: the repro must have at most 10 ops and
+// still fail.
+func TestMinimisePlantedDisagreement(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: boots the kernel once per candidate")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "iomapct")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	ops := cases.Random(7, 24, 4096, "ext4")
+	seq := filepath.Join(dir, "seq.ops")
+	var buf bytes.Buffer
+	require.NoError(t, cases.WriteSequence(&buf, ops, cases.SequenceHeader(7, "ext4", 4096)))
+	require.NoError(t, os.WriteFile(seq, buf.Bytes(), 0o644))
+
+	cmd := exec.Command(bin, "minimise", seq, "--fs", "ext4", "--bs", "4096", "--budget", "40", "--out", filepath.Join(dir, "min"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "IOMAPCT_TEST_CORRUPT_EXPECTED=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, exitFail, ee.ExitCode(), "minimise exits 1: it hands back a failing repro")
+
+	min, err := cases.ReadSequence(bytes.NewReader(stdout.Bytes()))
+	require.NoError(t, err)
+	assert.NotEmpty(t, min)
+	assert.LessOrEqual(t, len(min), 10)
+	assert.Less(t, len(min), len(ops))
+	saved, err := os.ReadFile(filepath.Join(dir, "min", "minimal.ops"))
+	require.NoError(t, err)
+	assert.Equal(t, stdout.String(), string(saved))
+}
