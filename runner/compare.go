@@ -24,10 +24,29 @@ type Comparison struct {
 	Rows []string
 	// Cells[row][revision] is the status, "-" if the revision lacks it.
 	Cells map[string][]Status
+	// flaky marks rows where some revision's verdict is KNOWN for a Flaky
+	// finding.
+	flaky map[string]bool
 }
 
-// Differs reports whether a row's revisions disagree.
+// Differs reports whether a row's revisions disagree. PASS against KNOWN
+// for a flaky finding (one whose appearance depends on recycled memory) is
+// not a disagreement: it is the same kernel bug showing or not.
 func (c *Comparison) Differs(row string) bool {
+	cells := c.Cells[row]
+	for _, s := range cells[1:] {
+		if s != cells[0] && !(c.flaky[row] && passOrKnown(s) && passOrKnown(cells[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// Flaky reports whether a row's cells differ only by a flaky finding.
+func (c *Comparison) Flaky(row string) bool {
+	if !c.flaky[row] || c.Differs(row) {
+		return false
+	}
 	cells := c.Cells[row]
 	for _, s := range cells[1:] {
 		if s != cells[0] {
@@ -36,6 +55,8 @@ func (c *Comparison) Differs(row string) bool {
 	}
 	return false
 }
+
+func passOrKnown(s Status) bool { return s == Pass || s == Known }
 
 // Compare runs every revision with the same matrix and cases (each into
 // its own subdirectory of o.Out) and tabulates the verdicts. A revision
@@ -61,8 +82,14 @@ func (c *Comparison) add(name string, rep *Report) {
 	i := len(c.Revisions)
 	c.Revisions = append(c.Revisions, name)
 	c.Reports = append(c.Reports, rep)
+	if c.flaky == nil {
+		c.flaky = map[string]bool{}
+	}
 	for _, v := range rep.Verdicts {
 		key := v.Disk + " " + v.Case
+		if flakyFinding(v) {
+			c.flaky[key] = true
+		}
 		cells, ok := c.Cells[key]
 		if !ok {
 			c.Rows = append(c.Rows, key)
@@ -103,12 +130,15 @@ func PrintComparison(w io.Writer, c *Comparison) {
 		fmt.Fprintf(w, " %-9s", r)
 	}
 	fmt.Fprintln(w)
-	diffs := 0
+	diffs, flaky := 0, 0
 	for _, row := range c.Rows {
 		mark := "  "
 		if c.Differs(row) {
 			mark = "<>"
 			diffs++
+		} else if c.Flaky(row) {
+			mark = "~ "
+			flaky++
 		}
 		fmt.Fprintf(w, "%s %-*s", mark, width, row)
 		for _, s := range c.Cells[row] {
@@ -121,6 +151,9 @@ func PrintComparison(w io.Writer, c *Comparison) {
 		ids = append(ids, fmt.Sprintf("%s=%s (%d patches)", c.Revisions[i], rep.SeriesID, rep.Patches))
 	}
 	fmt.Fprintf(w, "\n%d of %d rows differ between revisions; series: %s\n", diffs, len(c.Rows), strings.Join(ids, ", "))
+	if flaky > 0 {
+		fmt.Fprintf(w, "%d rows (~) differ only by a flaky kernel finding showing in some runs and not others\n", flaky)
+	}
 }
 
 // BisectResult names the first patch whose prefix fails.

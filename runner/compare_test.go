@@ -48,3 +48,25 @@ func TestComparisonMarksDifferences(t *testing.T) {
 	assert.Contains(t, buf.String(), "   xfs-4k a")
 	assert.Contains(t, buf.String(), "2 of 3 rows differ")
 }
+
+func TestComparisonToleratesFlakyFindingOnly(t *testing.T) {
+	rep := func(rev string, st Status, finding string) *Report {
+		return &Report{Revision: rev, Verdicts: []Verdict{{Disk: "xfs-4k", Case: "random-xfs-7", Status: st, Finding: finding}}}
+	}
+	c := &Comparison{Cells: map[string][]Status{}}
+	c.add("baseline", rep("baseline", Known, "iomap-short-copy-uptodate: stale"))
+	c.add("v1", rep("v1", Pass, ""))
+	assert.False(t, c.Differs("xfs-4k random-xfs-7"))
+	assert.True(t, c.Flaky("xfs-4k random-xfs-7"))
+
+	// A deterministic finding appearing or going away is a real difference.
+	d := &Comparison{Cells: map[string][]Status{}}
+	d.add("baseline", rep("baseline", Known, "ext2-eof-garbage: x"))
+	d.add("v1", rep("v1", Pass, ""))
+	assert.True(t, d.Differs("xfs-4k random-xfs-7"))
+	// And a flaky finding does not hide a FAIL.
+	e := &Comparison{Cells: map[string][]Status{}}
+	e.add("baseline", rep("baseline", Known, "iomap-short-copy-uptodate: stale"))
+	e.add("v1", rep("v1", Fail, ""))
+	assert.True(t, e.Differs("xfs-4k random-xfs-7"))
+}
