@@ -20,12 +20,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the end-to-end run builds and boots a kernel")
 	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "iomapct")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin, root := buildCLI(t)
 
 	run := func(corrupt bool) (string, int) {
 		cmd := exec.Command(bin, "run", "--out", filepath.Join(t.TempDir(), "run"))

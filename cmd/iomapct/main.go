@@ -246,39 +246,49 @@ func exitCode(rep *runner.Report) int {
 	return exitPass
 }
 
-func cmdReplay(ctx context.Context, args []string) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	var rf runFlags
-	rf.register(fs)
-	// The file may come before or after the flags.
+// sequenceCommand parses "CMD FILE [run flags]" (the file may come before
+// or after the flags), reads the op sequence and builds the run options:
+// what replay and minimise share.
+func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *runFlags, args []string) (string, []cases.Op, runner.Options, bool) {
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return "", nil, runner.Options{}, false
 	}
 	file := fs.Arg(0)
 	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
-		return exitUsage
+		return "", nil, runner.Options{}, false
+	}
+	fail := func(err error) (string, []cases.Op, runner.Options, bool) {
+		fmt.Fprintf(os.Stderr, "iomapct %s: %v\n", name, err)
+		return "", nil, runner.Options{}, false
 	}
 	if file == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "iomapct replay: give one sequence file")
-		return exitUsage
+		return fail(errors.New("give one sequence file"))
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
-		return exitUsage
+		return fail(err)
 	}
 	ops, err := cases.ReadSequence(f)
 	f.Close()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "iomapct replay: %s: %v\n", file, err)
-		return exitUsage
+		return fail(fmt.Errorf("%s: %w", file, err))
 	}
-	opts, err := rf.options(ctx, "replay")
+	opts, err := rf.options(ctx, name)
 	if err == nil {
 		opts.SeriesDir, err = rf.seriesDir()
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
+		return fail(err)
+	}
+	return file, ops, opts, true
+}
+
+func cmdReplay(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	file, ops, opts, ok := sequenceCommand(ctx, "replay", fs, &rf, args)
+	if !ok {
 		return exitUsage
 	}
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
@@ -299,37 +309,12 @@ func cmdMinimise(ctx context.Context, args []string) int {
 	var rf runFlags
 	rf.register(fs)
 	budget := fs.Int("budget", 80, "at most this many VM runs")
-	if err := fs.Parse(args); err != nil {
+	file, ops, opts, ok := sequenceCommand(ctx, "minimise", fs, &rf, args)
+	if !ok {
 		return exitUsage
 	}
-	file := fs.Arg(0)
-	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
-		return exitUsage
-	}
-	if file == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "iomapct minimise: give one sequence file")
-		return exitUsage
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
-		return exitUsage
-	}
-	ops, err := cases.ReadSequence(f)
-	f.Close()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "iomapct minimise: %s: %v\n", file, err)
-		return exitUsage
-	}
-	opts, err := rf.options(ctx, "minimise")
-	if err == nil {
-		opts.SeriesDir, err = rf.seriesDir()
-	}
-	if err == nil && len(opts.Matrix) != 1 {
-		err = fmt.Errorf("give exactly one --fs and one --bs")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
+	if len(opts.Matrix) != 1 {
+		fmt.Fprintln(os.Stderr, "iomapct minimise: give exactly one --fs and one --bs")
 		return exitUsage
 	}
 	opts.Log = io.Discard

@@ -22,12 +22,8 @@ func TestMinimisePlantedDisagreement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: boots the kernel once per candidate")
 	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
+	bin, root := buildCLI(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "iomapct")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
 
 	ops := cases.Random(7, 24, 4096, "ext4")
 	seq := filepath.Join(dir, "seq.ops")
@@ -40,7 +36,7 @@ func TestMinimisePlantedDisagreement(t *testing.T) {
 	cmd.Env = append(os.Environ(), "IOMAPCT_TEST_CORRUPT_EXPECTED=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)

@@ -23,11 +23,7 @@ func TestSeriesRecordsCalloutSequence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds and boots the v1 and v2 kernels")
 	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "iomapct")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin, root := buildCLI(t)
 
 	begin := regexp.MustCompile(`^iomap_write_begin: dev \d+:\d+ ino 0x[0-9a-f]+ pos (0x[0-9a-f]+) len (0x[0-9a-f]+) status 0 `)
 	end := regexp.MustCompile(`^iomap_write_end: dev \d+:\d+ ino 0x[0-9a-f]+ pos (0x[0-9a-f]+) len (0x[0-9a-f]+) copied (0x[0-9a-f]+) `)
