@@ -114,5 +114,35 @@ func Initramfs(dir string, files []File) (string, bool, error) {
 	if err := tmp.Close(); err != nil {
 		return "", false, err
 	}
-	return out, false, os.Rename(tmp.Name(), out)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", false, err
+	}
+	prune(dir, keepInitramfs)
+	return out, false, nil
+}
+
+// keepInitramfs bounds the cache: every distinct plan makes a new archive
+// (a few MiB each), and only recent ones are ever reused.
+const keepInitramfs = 32
+
+// prune deletes all but the keep most recently written archives.
+func prune(dir string, keep int) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
+	if len(paths) <= keep {
+		return
+	}
+	type aged struct {
+		path string
+		mod  int64
+	}
+	var all []aged
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			all = append(all, aged{p, st.ModTime().UnixNano()})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod > all[j].mod })
+	for _, a := range all[min(keep, len(all)):] {
+		os.Remove(a.path)
+	}
 }
