@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -126,6 +125,28 @@ func (s *stager) done(name, note string) {
 	fmt.Fprintf(s.log, "stage %-9s %7.1fs  %s\n", name, d.Seconds(), note)
 }
 
+// KernelSpec resolves what to build: the source (Debian's tarball unless
+// one is given), the series (Series, else SeriesDir, else none) and the
+// config fragments. `iomapct build` and Run share it.
+func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
+	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log}
+	var err error
+	if o.Source != nil {
+		spec.Source = *o.Source
+	} else if spec.Source, err = kernel.FromTarball(ctx, cache, kernel.DebianTarball); err != nil {
+		return spec, err
+	}
+	if o.Series != nil {
+		spec.Series = *o.Series
+	} else if o.SeriesDir != "" {
+		if spec.Series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
+			return spec, err
+		}
+	}
+	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
+	return spec, err
+}
+
 // Run builds, boots, runs the cases and judges them. The report is
 // returned (and written to Out) even when a later stage fails, so results
 // already produced are never lost.
@@ -152,30 +173,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	// Source.
-	var src kernel.Source
-	if o.Source != nil {
-		src = *o.Source
-	} else if src, err = kernel.FromTarball(ctx, cache, kernel.DebianTarball); err != nil {
-		return nil, err
-	}
-	series := kernel.Series{}
-	if o.Series != nil {
-		series = *o.Series
-	} else if o.SeriesDir != "" {
-		if series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
-			return nil, err
-		}
-	}
-	rep.SourceID, rep.SeriesID, rep.Patches = src.ID, series.ID()[:16], len(series.Patches)
-	st.done("source", src.ID)
-
-	// Kernel.
-	frags, err := kernel.DefaultFragments(o.ConfigDir, o.Debug)
+	// Source and series.
+	spec, err := o.KernelSpec(ctx, cache)
 	if err != nil {
 		return nil, err
 	}
-	art, err := kernel.Build(ctx, cache, kernel.Spec{Source: src, Series: series, Fragments: frags, Jobs: o.Jobs, Progress: o.Log})
+	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
+	st.done("source", spec.Source.ID)
+
+	// Kernel.
+	art, err := kernel.Build(ctx, cache, spec)
 	if err != nil {
 		return rep, err
 	}
@@ -249,7 +256,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Judge.
 	rep.Verdicts = judge(ctx, o, plan, out)
-	applyFindings(src.Version, rep.Verdicts)
+	applyFindings(spec.Source.Version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
@@ -337,8 +344,6 @@ func geometry(t Target) reference.Geometry {
 	}
 	return g
 }
-
-var errNoResult = errors.New("no result")
 
 // sortVerdicts orders by disk then case, for stable reports.
 func sortVerdicts(vs []Verdict) {

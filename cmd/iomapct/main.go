@@ -446,38 +446,31 @@ func cmdBuild(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	src, err := bf.source(ctx)
-	if err != nil {
+	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "iomapct build:", err)
 		return exitUsage
+	}
+	src, err := bf.source(ctx)
+	if err != nil {
+		return fail(err)
 	}
 	sd, err := bf.seriesDir()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct build:", err)
-		return exitUsage
-	}
-	var series kernel.Series
-	if sd != "" {
-		if series, err = kernel.ReadSeries(sd); err != nil {
-			fmt.Fprintln(os.Stderr, "iomapct build:", err)
-			return exitUsage
-		}
-	}
-	frags, err := kernel.DefaultFragments(bf.configDir, bf.debug)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct build:", err)
-		return exitUsage
+		return fail(err)
 	}
 	cache, err := kernel.CacheDir()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct build:", err)
-		return exitUsage
+		return fail(err)
+	}
+	opts := runner.Options{Source: src, SeriesDir: sd, ConfigDir: bf.configDir, Debug: bf.debug, Jobs: bf.jobs, Log: os.Stderr}
+	spec, err := opts.KernelSpec(ctx, cache)
+	if err != nil {
+		return fail(err)
 	}
 	start := time.Now()
-	a, err := kernel.Build(ctx, cache, kernel.Spec{Source: *src, Series: series, Fragments: frags, Jobs: bf.jobs, Progress: os.Stderr})
+	a, err := kernel.Build(ctx, cache, spec)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct build:", err)
-		return exitUsage
+		return fail(err)
 	}
 	how := "built"
 	if a.Cached {
