@@ -1,9 +1,7 @@
 package vmtest
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iomapct/iomapct/vmtest/proto"
@@ -31,6 +30,11 @@ type Machine struct {
 	Dir string
 	// Timeout bounds the whole VM; 0 means 10 minutes.
 	Timeout time.Duration
+	// CaseTimeout bounds each case, from its Start record to its Result,
+	// and any other silence of the guest once the agent has reported
+	// (mount, unmount, leaving); 0 means DefaultCaseTimeout, below zero
+	// disables it. Past it QEMU is killed and Outcome.Hang says why.
+	CaseTimeout time.Duration
 	// OnRecord, if set, sees each result record as it arrives (live
 	// progress); records are on disk in results.jsonl before it is called.
 	OnRecord func(proto.Record)
@@ -46,6 +50,9 @@ type Outcome struct {
 	Started, Ready, Ended time.Time
 	// TimedOut is true when the deadline killed QEMU.
 	TimedOut bool
+	// Hang is set when the per-case watchdog killed QEMU; the records
+	// before it are in Stream as usual.
+	Hang *Hang
 	// ExitErr is QEMU's own exit error, if any.
 	ExitErr error
 	// Cmdline reproduces the run from a shell.
@@ -115,6 +122,10 @@ func (m Machine) Args(results string) []string {
 
 // Run boots the machine and waits for it to end. Console and results are
 // written to m.Dir as they arrive, so nothing is lost when the guest dies.
+// A guest that hangs (see Machine.CaseTimeout) is killed and described in
+// Outcome.Hang. The error is for the host side: QEMU missing, the caller's
+// context ended, or QEMU killed by someone else (a *KilledError); the
+// Outcome is returned with it whenever QEMU ran.
 func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	if m.QEMU == "" {
 		m.QEMU = "qemu-system-x86_64"
@@ -124,6 +135,9 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	}
 	if m.Timeout == 0 {
 		m.Timeout = 10 * time.Minute
+	}
+	if m.CaseTimeout == 0 {
+		m.CaseTimeout = DefaultCaseTimeout
 	}
 	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
 		return nil, err
@@ -156,27 +170,24 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	}
 	defer resultsF.Close()
 
-	vctx, cancel := context.WithTimeout(ctx, m.Timeout)
-	defer cancel()
 	args := m.Args("socket,path=" + sock)
-	cmd := exec.CommandContext(vctx, m.QEMU, args...)
+	cmd := exec.Command(m.QEMU, args...)
 	o.Cmdline = shellQuote(append([]string{m.QEMU}, m.Args("file,path="+filepath.Join(m.Dir, "repro-results.jsonl"))...))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = cmd.Stdout
+	// exec copies QEMU's output into the console and Wait waits for the
+	// copies, so the last lines before an exit are never lost.
 	o.Started = time.Now()
+	con := newConsole(consoleF, o.Started)
+	serialOut, qemuErr := con.stream(false), con.stream(true)
+	cmd.Stdout, cmd.Stderr = serialOut, qemuErr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
-	consoleDone := make(chan struct{})
-	go func() {
-		defer close(consoleDone)
-		copyTimestamped(consoleF, stdout, o.Started)
-	}()
 
+	wd := newWatchdog(m.CaseTimeout)
 	resultsDone := make(chan *proto.Stream, 1)
+	// The port is two-way: the watchdog writes its request on it.
+	port := make(chan net.Conn, 1)
+	dumped := make(chan struct{})
 	go func() {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -184,10 +195,19 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 			return
 		}
 		defer conn.Close()
+		port <- conn
 		tee := io.TeeReader(conn, resultsF)
 		s, _ := proto.Read(tee, func(r proto.Record) {
 			if o.Ready.IsZero() {
 				o.Ready = time.Now()
+			}
+			wd.observe(r)
+			if r.Type == proto.Log && r.Name == proto.DumpBlocked {
+				select {
+				case <-dumped:
+				default:
+					close(dumped)
+				}
 			}
 			if m.OnRecord != nil {
 				m.OnRecord(r)
@@ -196,34 +216,125 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 		resultsDone <- s
 	}()
 
+	exited := make(chan struct{})
+	hung := make(chan *Hang, 1)
+	go func() { hung <- wd.wait(exited) }()
+	// The one place QEMU is killed from here; anything else that kills it
+	// is someone else.
+	var killed string
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		deadline := time.NewTimer(m.Timeout)
+		defer deadline.Stop()
+		select {
+		case <-exited:
+			return
+		case <-ctx.Done():
+			killed = "interrupted"
+		case <-deadline.C:
+			killed, o.TimedOut = "deadline", true
+		case h := <-hung:
+			if h == nil {
+				return
+			}
+			h.Dumped = askDump(<-port, dumped, exited)
+			h.For = time.Since(wd.snapshot().since)
+			killed, o.Hang = "watchdog", h
+		}
+		cmd.Process.Kill()
+	}()
+
 	o.ExitErr = cmd.Wait()
 	o.Ended = time.Now()
-	if errors.Is(vctx.Err(), context.DeadlineExceeded) {
-		o.TimedOut = true
-	}
+	close(exited)
+	<-stopped
+	serialOut.(*lineWriter).close()
+	qemuErr.(*lineWriter).close()
 	ln.Close() // unblocks Accept if QEMU never connected
-	<-consoleDone
 	o.Stream = <-resultsDone
 	if ctx.Err() != nil {
 		return o, fmt.Errorf("VM run interrupted: %w", ctx.Err())
 	}
+	if killed == "" {
+		if err := externalKill(cmd.ProcessState, con.qemuLines(), wd.snapshot(), o.Results); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 
-// copyTimestamped copies console lines prefixed with the seconds since the
-// VM started, so a log says when each line came without trusting the guest.
-func copyTimestamped(w io.Writer, r io.Reader, start time.Time) {
-	br := bufio.NewReader(r)
-	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			fmt.Fprintf(w, "[%8.3f] %s", time.Since(start).Seconds(), strings.TrimRight(line, "\r\n")+"\n")
-		}
-		if err != nil {
-			return
+// KilledError is QEMU ended by a signal this package did not send
+// (someone ran kill, the OOM killer, a closed terminal): neither the
+// kernel nor the cases are to blame, so it is an error, not an outcome.
+type KilledError struct {
+	// Signal is how QEMU ended, e.g. "killed" or "terminating on signal 15
+	// from pid 4242 (kill)" (QEMU's own words when it caught the signal).
+	Signal string
+	// Case is the case the guest was running ("" between cases); After
+	// the last record the host received.
+	Case, After string
+	Results     string
+}
+
+func (e *KilledError) Error() string {
+	where := "while the guest ran case " + e.Case
+	switch {
+	case e.Case != "":
+	case e.After != "":
+		where = "after the guest's " + e.After
+	default:
+		where = "before the guest agent reported"
+	}
+	return fmt.Sprintf("QEMU was killed from outside (%s) %s; the records received until then are in %s", e.Signal, where, e.Results)
+}
+
+// externalKill returns a *KilledError when QEMU died of a signal or quit on
+// one (QEMU catches SIGTERM, SIGINT and SIGHUP, says so on stderr and exits
+// 0).
+func externalKill(ps *os.ProcessState, qemuLines []string, a activity, results string) error {
+	sig := ""
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		sig = ws.Signal().String()
+	}
+	for _, l := range qemuLines {
+		if i := strings.Index(l, "terminating on signal"); i >= 0 {
+			sig = l[i:]
 		}
 	}
+	if sig == "" {
+		return nil
+	}
+	return &KilledError{Signal: sig, Case: a.running, After: a.last, Results: results}
 }
+
+// askDump asks the agent to have the kernel print its blocked (D state)
+// tasks' stacks on the console, so the log shows where the hung case is
+// stuck, and waits until the agent says it is done. The agent serves this
+// on a goroutine of its own, which runs while the case's thread is stuck in
+// the kernel. (A serial break could ask the kernel directly, even with
+// user space wedged, but needs CONFIG_MAGIC_SYSRQ_SERIAL, which the config
+// leaves off.) It gives up after dumpWait: a guest spinning in the kernel
+// never answers.
+func askDump(conn net.Conn, dumped, exited <-chan struct{}) bool {
+	if _, err := io.WriteString(conn, proto.DumpBlocked+"\n"); err != nil {
+		return false
+	}
+	give := time.NewTimer(dumpWait)
+	defer give.Stop()
+	select {
+	case <-dumped:
+		return true
+	case <-give.C:
+	case <-exited:
+	}
+	return false
+}
+
+// dumpWait bounds the dump: on one TCG CPU it takes well under a second
+// for a handful of tasks. A variable so that a test of a mute guest need
+// not wait for it.
+var dumpWait = 10 * time.Second
 
 func shellQuote(args []string) string {
 	var out []string

@@ -33,6 +33,8 @@ func main() {
 	}
 	defer port.Close()
 	em := proto.NewEmitter(port)
+	// The host's watchdog asks for a stack dump before killing a hung case.
+	go guest.Serve(port, em)
 	var plan cases.Plan
 	b, err := os.ReadFile("/plan.json")
 	if err == nil {

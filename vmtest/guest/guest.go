@@ -5,6 +5,7 @@
 package guest
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,7 +35,8 @@ func Setup() error {
 	return nil
 }
 
-// ResultPort opens the virtio-serial port the host reads results from.
+// ResultPort opens the virtio-serial port the host reads results from (and
+// writes its requests to, see Serve).
 func ResultPort() (*os.File, error) {
 	ports, _ := filepath.Glob("/sys/class/virtio-ports/*/name")
 	for _, p := range ports {
@@ -43,7 +45,7 @@ func ResultPort() (*os.File, error) {
 			continue
 		}
 		dev := "/dev/" + filepath.Base(filepath.Dir(p))
-		return os.OpenFile(dev, os.O_WRONLY, 0)
+		return os.OpenFile(dev, os.O_RDWR, 0)
 	}
 	return nil, fmt.Errorf("no virtio-serial port named %s (ports: %v); is CONFIG_VIRTIO_CONSOLE set?", proto.PortName, ports)
 }
@@ -71,4 +73,39 @@ func Leave() {
 	unix.Sync()
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}
+}
+
+// Serve answers the host's requests on the result port until it closes.
+// Run it on its own goroutine: it must answer while a case's thread is
+// stuck in the kernel, which is when the host asks.
+func Serve(port *os.File, em *proto.Emitter) {
+	sc := bufio.NewScanner(port)
+	for sc.Scan() {
+		if sc.Text() == proto.DumpBlocked {
+			em.Emit(proto.Log, proto.DumpBlocked, nil, DumpBlocked())
+		}
+	}
+}
+
+// DumpBlocked has the kernel print the stacks of its blocked (D state)
+// tasks on the console (sysrq-w). The stacks print at KERN_INFO, below the
+// console's loglevel 5, so the loglevel is raised for the dump and put
+// back after; the write to sysrq-trigger returns once the dump is printed.
+func DumpBlocked() error {
+	const printk = "/proc/sys/kernel/printk"
+	old, err := os.ReadFile(printk)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(printk, []byte("7"), 0); err != nil {
+		return err
+	}
+	err = os.WriteFile("/proc/sysrq-trigger", []byte("w"), 0)
+	if f := strings.Fields(string(old)); len(f) > 0 {
+		os.WriteFile(printk, []byte(f[0]), 0)
+	}
+	if err != nil {
+		return fmt.Errorf("sysrq-w (CONFIG_MAGIC_SYSRQ): %w", err)
+	}
+	return nil
 }

@@ -28,6 +28,12 @@ const (
 	Log = "log"
 )
 
+// DumpBlocked is the one request the host sends the agent, as a line on the
+// same port: have the kernel print the blocked tasks' stacks on the console
+// (sysrq-w). The agent answers with a Log record of that name once the dump
+// is complete; the host's watchdog asks before it kills a hung guest.
+const DumpBlocked = "dump-blocked"
+
 // Record is one line of the stream.
 type Record struct {
 	Type string `json:"type"`
