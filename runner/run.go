@@ -70,6 +70,9 @@ type Options struct {
 	Log io.Writer
 	// VMTimeout bounds the VM; 0 means 10 minutes.
 	VMTimeout time.Duration
+	// CaseTimeout bounds each case in the guest; 0 means
+	// vmtest.DefaultCaseTimeout (see vmtest.Machine.CaseTimeout).
+	CaseTimeout time.Duration
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -226,7 +229,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	doneCases := 0
 	out, err := vmtest.Run(ctx, vmtest.Machine{
-		Kernel: art.BzImage, Initramfs: initrd, Disks: disks, Dir: o.Out, Timeout: o.VMTimeout,
+		Kernel: vmtest.BootImage(art.BzImage, art.Vmlinux), Initramfs: initrd, Disks: disks, Dir: o.Out,
+		Timeout: o.VMTimeout, CaseTimeout: o.CaseTimeout,
 		OnRecord: func(r proto.Record) {
 			if r.Type == proto.Result && !strings.HasSuffix(r.Name, "/umount") {
 				doneCases++
@@ -298,6 +302,8 @@ func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
 
 func crashSummary(out *vmtest.Outcome) string {
 	switch {
+	case out.Hang != nil:
+		return out.Hang.String() + "; see " + out.ConsoleLog
 	case out.TimedOut:
 		return "the VM hit its deadline and was killed (no done record)"
 	case out.Ready.IsZero():

@@ -22,12 +22,19 @@ import (
 
 var testKernel = flag.String("kernel", "", "kernel image for the real-kernel tests; default: the project's default kernel from the build cache (built if missing)")
 
-// realKernel is the kernel the project runs by default, from the cache.
+// realKernel is the image of the kernel the project runs by default, from
+// the cache, as the runner boots it.
 func realKernel(t *testing.T) string {
 	t.Helper()
 	if *testKernel != "" {
 		return *testKernel
 	}
+	a := defaultArtifact(t)
+	return BootImage(a.BzImage, a.Vmlinux)
+}
+
+func defaultArtifact(t *testing.T) *kernel.Artifact {
+	t.Helper()
 	ctx := context.Background()
 	cache, err := kernel.CacheDir()
 	require.NoError(t, err)
@@ -37,7 +44,17 @@ func realKernel(t *testing.T) string {
 	require.NoError(t, err)
 	a, err := kernel.Build(ctx, cache, kernel.Spec{Source: src, Fragments: frags})
 	require.NoError(t, err)
-	return a.BzImage
+	return a
+}
+
+// The default config has CONFIG_PVH, so runs boot the vmlinux directly
+// (the watchdog tests below boot it).
+func TestDefaultKernelBootsThroughPVH(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs the built kernel (and builds it if the cache is cold)")
+	}
+	a := defaultArtifact(t)
+	assert.Equal(t, a.Vmlinux, BootImage(a.BzImage, a.Vmlinux))
 }
 
 // hangMachine boots the real kernel with hangguest as /init: two cases
