@@ -3,9 +3,11 @@ package vmtest
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,4 +62,22 @@ func TestBootImagePrefersPVHVmlinux(t *testing.T) {
 	assert.Equal(t, "bzImage", BootImage("bzImage", ""), "an artifact without vmlinux")
 	assert.Equal(t, "bzImage", BootImage("bzImage", filepath.Join(t.TempDir(), "missing")))
 	assert.False(t, notesHave([]byte{4, 0, 0, 0, 0xff, 0xff, 0, 0, 18, 0, 0, 0, 'X', 'e', 'n', 0}, binary.LittleEndian, "Xen", 99), "a truncated note")
+}
+
+// The TSC rate a TCG guest is given is the host's: plausible, and the
+// same on a second measurement to within 0.5%.
+func TestHostTSCRate(t *testing.T) {
+	if !haveTSC {
+		assert.Equal(t, "", tscAppend("tcg"))
+		return
+	}
+	khz := hostTSCkHz()
+	assert.Greater(t, khz, int64(100_000), "above 100 MHz")
+	assert.Less(t, khz, int64(10_000_000), "below 10 GHz")
+	t0, c0 := time.Now(), rdtsc()
+	time.Sleep(tscSpan)
+	again := float64(rdtsc()-c0) / time.Since(t0).Seconds() / 1e3
+	assert.InEpsilon(t, float64(khz), again, 0.005)
+	assert.Equal(t, fmt.Sprintf(" tsc_early_khz=%d", khz), tscAppend("tcg"))
+	assert.Equal(t, "", tscAppend("kvm"), "KVM tells the guest itself")
 }

@@ -103,6 +103,19 @@ func hasVirtFlag(cpuinfo []byte) bool {
 	return false
 }
 
+// tscAppend gives a TCG guest its TSC rate (tsc_early_khz, the host's;
+// see hostTSCkHz). Otherwise the kernel calibrates the TSC against the PIT,
+// which under TCG takes tens of milliseconds and as often as not fails
+// ("tsc: Unable to calibrate against PIT"), leaving the guest on the
+// 4 ms jiffies clocksource and on udelay loops timed by lpj. KVM guests
+// get the rate from KVM.
+func tscAppend(accel string) string {
+	if khz := hostTSCkHz(); accel == "tcg" && khz > 0 {
+		return fmt.Sprintf(" tsc_early_khz=%d", khz)
+	}
+	return ""
+}
+
 // Args is the QEMU command line. The guest leaves by reboot, which
 // -no-reboot turns into a QEMU exit: without ACPI a power-off only halts.
 // pc, not microvm: microvm hangs intermittently under TCG.
@@ -127,7 +140,7 @@ func (m Machine) Args(results string) []string {
 		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", m.Kernel, "-initrd", m.Initramfs,
-		"-append", strings.TrimSpace(BaseAppend + " " + m.Append),
+		"-append", strings.TrimSpace(BaseAppend + tscAppend(accel) + " " + m.Append),
 		"-serial", "stdio",
 		"-device", "virtio-rng-pci",
 		"-device", "virtio-serial-pci",

@@ -107,6 +107,10 @@ func TestWatchdogOnRealKernel(t *testing.T) {
 	assert.Contains(t, string(con), "sysrq: Show Blocked State")
 	assert.Contains(t, string(con), "lkdtm_HUNG_TASK", "the stuck task's stack")
 	assert.NotContains(t, string(con), "blocked for more than", "the kernel's own hung-task report came first")
+	if !KVM() {
+		assert.Contains(t, o.Cmdline, "tsc_early_khz=")
+		assert.NotContains(t, string(con), "Unable to calibrate against PIT", "the guest was given its TSC rate")
+	}
 	t.Logf("%s; QEMU ran %.1fs", o.Hang, o.Ended.Sub(o.Started).Seconds())
 }
 

@@ -1,0 +1,5 @@
+package vmtest
+
+func rdtsc() uint64
+
+const haveTSC = true
