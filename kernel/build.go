@@ -284,10 +284,15 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		return err
 	}
 	defer logf.Close()
-	// The number of objects the last build made gives "how far" a rough
-	// denominator; a first build just counts.
+	// "How far" needs a denominator. Only a fresh build directory compiles
+	// everything, and the last full build of any config is a fair guess at
+	// its size; an incremental build (a revision switch) compiles an unknown
+	// handful, so it just counts.
+	countFile := filepath.Join(cache, "full-build-objects")
+	_, err = os.Stat(filepath.Join(bdir, "vmlinux"))
+	full := os.IsNotExist(err)
 	prevTotal := 0
-	if b, err := os.ReadFile(filepath.Join(work, "objects")); err == nil {
+	if b, err := os.ReadFile(countFile); err == nil && full {
 		fmt.Sscan(string(b), &prevTotal)
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", tree, "O="+bdir, "ARCH=x86_64",
@@ -305,6 +310,11 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		// object whose headers changed, where preprocessor mode would still
 		// hit the ones whose preprocessed text did not.
 		"CCACHE_DEPEND=1",
+		// Plain ASCII diagnostics whatever the user's locale, so the first
+		// error reads the same everywhere (gcc quotes with U+2018/U+2019
+		// under a UTF-8 LC_CTYPE). Not LC_ALL: the kernel's Makefile
+		// unexports it.
+		"LANG=C", "LC_CTYPE=C", "LC_MESSAGES=C",
 		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_USER=iomapct", "KBUILD_BUILD_HOST=iomapct")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -339,8 +349,8 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 	if err := <-done; err != nil {
 		return &BuildError{First: first, Log: logPath, Err: err}
 	}
-	if n > prevTotal {
-		os.WriteFile(filepath.Join(work, "objects"), []byte(fmt.Sprint(n)), 0o644)
+	if full {
+		os.WriteFile(countFile, []byte(fmt.Sprint(n)), 0o644)
 	}
 	return nil
 }
