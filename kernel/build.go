@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -73,6 +74,7 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	out := filepath.Join(cache, "kernels", key)
 	if a, err := loadArtifact(out); err == nil {
 		a.Cached = true
+		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
 	}
 	work := filepath.Join(cache, "work", hashStrings(spec.Source.ID, cfg.Hash())[:16])
@@ -123,7 +125,42 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	if err := os.WriteFile(filepath.Join(out, "meta.json"), meta, 0o644); err != nil {
 		return nil, err
 	}
+	pruneKernels(filepath.Join(cache, "kernels"), keepKernels, key)
 	return a, nil
+}
+
+// keepKernels bounds kernels/: a bisect or a benchmark makes a kernel per
+// step (about 20 MB each, vmlinux included), and nothing else removes them.
+const keepKernels = 48
+
+// pruneKernels deletes all but the keep most recently used kernels (by
+// meta.json's mtime, which a cache hit refreshes), never the one just made.
+func pruneKernels(dir string, keep int, except string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		used time.Time
+	}
+	var all []entry
+	for _, e := range ents {
+		st, err := os.Stat(filepath.Join(dir, e.Name(), "meta.json"))
+		if err != nil || e.Name() == except {
+			continue // being built right now (no meta.json yet), or the new one
+		}
+		all = append(all, entry{e.Name(), st.ModTime()})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].used.After(all[j].used) })
+	for i := keep - 1; i < len(all); i++ {
+		os.RemoveAll(filepath.Join(dir, all[i].name))
+	}
+}
+
+func touch(path string) {
+	now := time.Now()
+	os.Chtimes(path, now, now)
 }
 
 func loadArtifact(dir string) (*Artifact, error) {
