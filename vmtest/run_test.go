@@ -148,7 +148,9 @@ func TestRunNamesAnOutsideKill(t *testing.T) {
 }
 
 func TestRunCleanAndDeadline(t *testing.T) {
-	o, err := Run(context.Background(), fakeMachine(t, "ready;start d/a;result d/a;done"))
+	m := fakeMachine(t, "ready;start d/a;result d/a;done")
+	m.CaseTimeout = time.Minute // however slow the fake is to exit
+	o, err := Run(context.Background(), m)
 	require.NoError(t, err)
 	assert.True(t, o.Stream.Complete)
 	assert.Nil(t, o.Hang)
@@ -158,7 +160,7 @@ func TestRunCleanAndDeadline(t *testing.T) {
 	assert.Regexp(t, `^\[ *\d+\.\d{3}\] fake kernel: booted\n`, string(con))
 
 	// The VM deadline still applies when the watchdog would wait longer.
-	m := fakeMachine(t, "ready;start d/a;mute")
+	m = fakeMachine(t, "ready;start d/a;mute")
 	m.CaseTimeout, m.Timeout = time.Hour, time.Second
 	o, err = Run(context.Background(), m)
 	require.NoError(t, err)
