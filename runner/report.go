@@ -68,6 +68,9 @@ func PrintHuman(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "\nKNOWN kernel finding %s\n", v.Finding)
 		}
 	}
+	if r.Callouts.Note != "" {
+		fmt.Fprintf(w, "\ncallout sequence: %s\n", r.Callouts.Note)
+	}
 	// KNOWN verdicts count as skipped in the closing line: the kernel's
 	// deviation is recorded, not passed.
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip]+n[Known])

@@ -91,6 +91,8 @@ type Report struct {
 	Kernel   string    `json:"kernel"`
 	Verdicts []Verdict `json:"verdicts"`
 	Stages   []Stage   `json:"stages"`
+	// Callouts says whether the callout sequences were compared.
+	Callouts CalloutCheck `json:"callouts"`
 	// Crash is set when the guest did not finish (no done record).
 	Crash   string `json:"crash,omitempty"`
 	Console string `json:"console_log"`
@@ -254,8 +256,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	st.done("cases", fmt.Sprintf("%d cases", doneCases))
 
-	// Judge.
-	rep.Verdicts = judge(ctx, o, plan, out)
+	// Judge. The ready record lists the trace events the guest could
+	// enable (null: none).
+	var events []string
+	for _, r := range out.Stream.Records {
+		if r.Type == proto.Ready && len(r.Data) > 0 {
+			json.Unmarshal(r.Data, &events)
+			break
+		}
+	}
+	rep.Callouts = newCalloutCheck(events)
+	rep.Verdicts = judge(ctx, o, plan, out.Stream.Records, rep.Callouts)
 	applyFindings(spec.Source.Version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
