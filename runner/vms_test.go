@@ -41,6 +41,13 @@ func TestSplitPlanBalancesDeterministically(t *testing.T) {
 	small := planOf(names[:2], []int{1, 1}, []int{1, 1})
 	assert.Equal(t, [][]int{{0}, {1}}, splitPlan(small, 4))
 
+	// Equal op counts: the per-filesystem weights decide, and with two VMs
+	// each gets one image of every filesystem (gfs2 costs the most).
+	even := planOf(names, []int{10, 10, 10, 10, 10, 10, 10, 10}, []int{5, 5, 5, 5, 5, 5, 5, 5})
+	assert.Equal(t, [][]int{{0, 2, 4, 6}, {1, 3, 5, 7}}, splitPlan(even, 2))
+	// Three VMs: each gfs2 image (the heaviest) starts a VM of its own.
+	assert.Equal(t, [][]int{{1, 4, 6}, {5, 7}, {0, 2, 3}}, splitPlan(even, 3))
+
 	three := splitPlan(p, 3)
 	seen := map[int]bool{}
 	for _, g := range three {
