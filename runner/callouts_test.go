@@ -46,7 +46,7 @@ func model(t *testing.T, fs string, bs int64, seq string) (*reference.Model, []c
 	t.Helper()
 	ops, err := cases.ReadSequence(strings.NewReader(seq))
 	require.NoError(t, err)
-	m, err := reference.Run(geometry(Target{FS: fs, BlockSize: bs}), ops)
+	m, err := reference.Run(geometry(Target{FS: fs, BlockSize: bs}, false), ops)
 	require.NoError(t, err)
 	return m, ops
 }

@@ -81,7 +81,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				if m := checkCase(&v, t, f, res, rd, o.CorruptExpected); m != nil && cc.Applies {
+				if m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected); m != nil && cc.Applies {
 					checkCallouts(&v, m, f.Ops, res.Trace, slices.Contains(cc.Events, evFolioDone))
 				}
 			}
@@ -113,8 +113,8 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // checkCase holds one case's file against the model. It returns the model
 // when the case got as far as its bytes being judged (nil when it was
 // skipped or could not be judged), for the callout comparison.
-func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
-	m, merr := reference.Run(geometry(t), f.Ops)
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
+	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})

@@ -74,6 +74,8 @@ type Options struct {
 	Log io.Writer
 	// VMTimeout bounds the VM; 0 means 10 minutes.
 	VMTimeout time.Duration
+	// largeFolios is read from the built kernel's config by Run.
+	largeFolios bool
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -199,6 +201,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	rep.Kernel = art.BzImage
+	if o.largeFolios, err = largeFolios(art.Config); err != nil {
+		return rep, err
+	}
 	note := "built " + art.Key
 	if art.Cached {
 		note = "cached " + art.Key
@@ -356,14 +361,34 @@ func summary(vs []Verdict) string {
 	return strings.Join(parts, ", ")
 }
 
-// reference geometry for a target.
-func geometry(t Target) reference.Geometry {
+// geometry is the reference geometry of a target on a kernel with or
+// without large folios in the page cache.
+func geometry(t Target, largeFolios bool) reference.Geometry {
 	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
-	if t.FS == "xfs" {
-		// xfs enables large folios; MAX_PAGECACHE_ORDER is PMD order on x86_64.
+	if t.FS == "xfs" && largeFolios {
+		// xfs asks for large folios (mapping_set_large_folios);
+		// MAX_PAGECACHE_ORDER is PMD order on x86_64.
 		g.MaxFolio = 2 << 20
 	}
 	return g
+}
+
+// largeFolios reports whether a kernel, by its .config, gives page-cache
+// mappings large folios: mapping_set_folio_order_range
+// (include/linux/pagemap.h:408-413) returns without setting an order unless
+// CONFIG_TRANSPARENT_HUGEPAGE is on, so without THP xfs's request is
+// ignored, mapping_max_folio_size is PAGE_SIZE and every folio is one page.
+func largeFolios(configPath string) (bool, error) {
+	b, err := os.ReadFile(configPath)
+	if err != nil {
+		return false, fmt.Errorf("kernel config: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "CONFIG_TRANSPARENT_HUGEPAGE=y" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // sortVerdicts orders by disk then case, for stable reports.

@@ -123,3 +123,26 @@ func TestMergeOutcomesAttributesACrashToItsVM(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "the guest died", rep.Crash)
 }
+
+func TestLargeFoliosFollowTheKernelConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	on, err := largeFolios(write("on", "CONFIG_XFS_FS=y\nCONFIG_TRANSPARENT_HUGEPAGE=y\n"))
+	require.NoError(t, err)
+	assert.True(t, on)
+	off, err := largeFolios(write("off", "CONFIG_XFS_FS=y\n# CONFIG_TRANSPARENT_HUGEPAGE is not set\nCONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE=y\n"))
+	require.NoError(t, err)
+	assert.False(t, off)
+	_, err = largeFolios(filepath.Join(dir, "missing"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(dir, "missing"))
+
+	xfs := Target{FS: "xfs", BlockSize: 4096}
+	assert.Equal(t, int64(2<<20), geometry(xfs, true).MaxFolio)
+	assert.Equal(t, int64(4096), geometry(xfs, false).MaxFolio)
+	assert.Equal(t, int64(4096), geometry(Target{FS: "gfs2", BlockSize: 4096}, true).MaxFolio, "only xfs asks for large folios")
+}
