@@ -67,3 +67,44 @@ func TestSyncSeriesWritesOnlyChangedFiles(t *testing.T) {
 	assert.NotContains(t, content("fs/iomap/buffered-io.c"), "changed")
 	assert.True(t, mtime("fs/iomap/buffered-io.c").After(old))
 }
+
+// An owned source is hard-linked into the work tree; applying and switching
+// series must then never write through a link into the pristine source.
+func TestLinkedWorkTreeLeavesPristineAlone(t *testing.T) {
+	pristine, patches := fixture(t)
+	ctx := context.Background()
+	work := t.TempDir()
+	tree := filepath.Join(work, "src")
+	require.NoError(t, ensureTree(ctx, pristine, tree, true))
+	before, err := os.Stat(filepath.Join(pristine, "fs/iomap/buffered-io.c"))
+	require.NoError(t, err)
+	linked, err := os.Stat(filepath.Join(tree, "fs/iomap/buffered-io.c"))
+	require.NoError(t, err)
+	require.True(t, os.SameFile(before, linked), "an owned source is linked, not copied")
+
+	all, err := ReadSeries(filepath.Dir(patches[0]))
+	require.NoError(t, err)
+	require.NoError(t, syncSeries(ctx, pristine, tree, work, all))
+	got, err := os.ReadFile(filepath.Join(tree, "fs/iomap/buffered-io.c"))
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "line 3 changed")
+	orig, err := os.ReadFile(filepath.Join(pristine, "fs/iomap/buffered-io.c"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(orig), "changed", "the pristine source was written through a link")
+	_, err = os.Stat(filepath.Join(pristine, "include/linux/iomap.h"))
+	assert.True(t, os.IsNotExist(err), "a file the series creates stays out of the pristine source")
+
+	// A user's tree (not owned) is copied, without .git: no shared inodes.
+	copied := filepath.Join(t.TempDir(), "src")
+	require.NoError(t, ensureTree(ctx, pristine, copied, false))
+	c, err := os.Stat(filepath.Join(copied, "Makefile"))
+	require.NoError(t, err)
+	p, err := os.Stat(filepath.Join(pristine, "Makefile"))
+	require.NoError(t, err)
+	assert.False(t, os.SameFile(c, p))
+	_, err = os.Stat(filepath.Join(copied, ".git"))
+	assert.True(t, os.IsNotExist(err), "the copy leaves .git out")
+	got, err = os.ReadFile(filepath.Join(copied, "fs/iomap/buffered-io.c"))
+	require.NoError(t, err)
+	assert.Equal(t, string(orig), string(got))
+}

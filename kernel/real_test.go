@@ -2,6 +2,11 @@ package kernel
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,4 +63,54 @@ func TestSecondBuildIsCacheHit(t *testing.T) {
 	require.NoError(t, err)
 	base, _ := Merge(frags)
 	assert.Equal(t, base.Hash(), other.Hash(), "an agreeing repeat changes nothing")
+}
+
+// A patch that breaks the compile must fail the build with the first
+// compiler error, naming the file and line the patch broke, and the full
+// log kept. It runs in the shared work tree, so after a first build of the
+// default config it is a one-file rebuild; the next build of any series
+// restores the file from the pristine source.
+func TestBuildFailureNamesFirstCompilerError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the kernel (minutes if the cache is cold)")
+	}
+	cache, src := realSource(t)
+	frags, err := DefaultFragments("", false)
+	require.NoError(t, err)
+	orig, err := os.ReadFile(filepath.Join(src.Dir, "fs/ext2/file.c"))
+	require.NoError(t, err)
+	// Break the line after the first #include: an undeclared identifier.
+	lines := strings.SplitAfter(string(orig), "\n")
+	at := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "#include") {
+			at = i + 1
+			break
+		}
+	}
+	require.NotEqual(t, -1, at, "fs/ext2/file.c has no #include")
+	broken := strings.Join(lines[:at], "") + "static int iomapct_broken = iomapct_undeclared;\n" + strings.Join(lines[at:], "")
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a/fs/ext2"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "b/fs/ext2"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a/fs/ext2/file.c"), orig, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b/fs/ext2/file.c"), []byte(broken), 0o644))
+	diff := exec.Command("diff", "-u", "a/fs/ext2/file.c", "b/fs/ext2/file.c")
+	diff.Dir = dir
+	body, _ := diff.Output() // exit 1: the files differ
+	require.Contains(t, string(body), "+static int iomapct_broken")
+
+	spec := Spec{Source: src, Fragments: frags,
+		Series: Series{Patches: []Patch{{Name: "0001-break-ext2.patch", Body: body}}}}
+	_, err = Build(context.Background(), cache, spec)
+	require.Error(t, err)
+	var be *BuildError
+	require.ErrorAs(t, err, &be)
+	want := fmt.Sprintf("fs/ext2/file.c:%d:", at+1)
+	assert.True(t, strings.HasPrefix(be.First, want), "first error %q should start with %q", be.First, want)
+	assert.Contains(t, be.First, "error: 'iomapct_undeclared' undeclared")
+	assert.Contains(t, err.Error(), be.Log)
+	logText, err := os.ReadFile(be.Log)
+	require.NoError(t, err)
+	assert.Contains(t, string(logText), "iomapct_undeclared")
 }
