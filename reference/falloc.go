@@ -26,6 +26,11 @@ func (m *Model) fallocate(off, length int64, keep bool) error {
 		return fmt.Errorf("fallocate len %d: %w (vfs_fallocate: EINVAL)", length, ErrInvalid)
 	}
 	m.ensure(off + length)
+	if m.fs == fsGFS2 && !keep {
+		// __gfs2_fallocate (gfs2/file.c:1271-1275) zeroes the EOF
+		// page's tail first, before fallocate_chunk unstuffs.
+		m.gfs2ClearBeyondEOF(off + length)
+	}
 	if m.fs == fsGFS2 && m.stuffed {
 		m.unstuff()
 	}
