@@ -622,3 +622,18 @@ func TestGfs2FallocateClearsBeyondEOF_gfs2_file_1271_1275(t *testing.T) {
 	m = mustRun(t, gfs2_1k, pw(0, 1500), fsync, cases.Op{Kind: cases.Fallocate, Off: 4096, Len: 1024, KeepSize: true})
 	assert.Empty(t, callouts(m, 2))
 }
+
+// xfs_free_file_space (punch, zero range) zeroes its range cut at EOF
+// (xfs_bmap_util.c:883-891), not the whole edge block; growing the file
+// then zeroes from the old EOF on (xfs_setattr_size).
+func TestXfsFreeFileSpaceZeroesOnlyBelowEOF_xfs_bmap_util_883_891(t *testing.T) {
+	m := mustRun(t, xfs1kPage, pw(0, 0x64), cases.Op{Kind: cases.ZeroRange, Off: 0x32, Len: 0x803})
+	assert.Empty(t, cmp.Diff([]co{
+		{CalloutZero, 0x32, 0x32, 0x32, 0x32, 4096, MapMapped, 0},
+		{CalloutZero, 0x64, 0x39c, 0x39c, 0x39c, 4096, MapMapped, 0},
+	}, callouts(m, 1)))
+	m = mustRun(t, xfs1kPage, pw(0, 0x464), cases.Op{Kind: cases.ZeroRange, Off: 0x432, Len: 0xc00, KeepSize: true})
+	assert.Empty(t, cmp.Diff([]co{{CalloutZero, 0x432, 0x32, 0x32, 0x32, 4096, MapMapped, 0}}, callouts(m, 1)))
+	m = mustRun(t, xfs1kPage, pw(0, 0x464), cases.Op{Kind: cases.PunchHole, Off: 0x500, Len: 0x100})
+	assert.Empty(t, callouts(m, 1), "past EOF: nothing zeroed")
+}
