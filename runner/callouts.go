@@ -66,14 +66,34 @@ type callout struct {
 	// Unshare: the step belongs to iomap_unshare_iter, which the model
 	// never produces (no case unshares).
 	Unshare bool
+	// MapUnpredicted: the mapping type and IOMAP_F_NEW were left out of
+	// the comparison (xfs, see mappingPredicted).
+	MapUnpredicted bool
+	// LenUnpredicted: the length of a step whose copy fell short was left
+	// out: it ends at the mapping's end when that comes before the folio's.
+	LenUnpredicted bool
+	// Stale: the mapping carried IOMAP_F_STALE. Such a begin is dropped
+	// while parsing; the model never sets it.
+	Stale bool
 }
+
+// iomapFStale is IOMAP_F_STALE, which IOMAP_F_FLAGS_STRINGS does not name.
+const iomapFStale = 1 << 9
 
 func (c callout) String() string {
 	kind := c.Kind.String()
 	if c.Unshare {
 		kind = "unshare"
 	}
-	s := fmt.Sprintf("%s pos=%#x len=%#x copied=%#x written=%#x map=%s", kind, c.Pos, c.Len, c.Copied, c.Written, c.Map)
+	mp := c.Map.String()
+	if c.MapUnpredicted {
+		mp = "(not compared)"
+	}
+	ln := fmt.Sprintf("%#x", c.Len)
+	if c.LenUnpredicted {
+		ln = "(not compared)"
+	}
+	s := fmt.Sprintf("%s pos=%#x len=%s copied=%#x written=%#x map=%s", kind, c.Pos, ln, c.Copied, c.Written, mp)
 	if f := c.Flags & reference.PredictedFlags; f != 0 {
 		s += " flags=" + f.String()
 	}
@@ -135,6 +155,7 @@ func (e traceEvent) mapping(c *callout) error {
 	}
 	c.Map = t
 	c.Flags = 0
+	c.Stale = false
 	for _, f := range strings.Split(e.fields["flags"], "|") {
 		switch f {
 		case "NEW":
@@ -143,6 +164,12 @@ func (e traceEvent) mapping(c *callout) error {
 			c.Flags |= reference.FlagMerged
 		case "BH":
 			c.Flags |= reference.FlagBufferHead
+		default:
+			// Bits without a name print as one hex number; among them
+			// IOMAP_F_STALE (1 << 9, include/linux/iomap.h).
+			if v, err := strconv.ParseUint(f, 0, 16); err == nil && v&iomapFStale != 0 {
+				c.Stale = true
+			}
 		}
 	}
 	ops := strings.Split(e.fields["op"], "|")
@@ -172,6 +199,14 @@ func parseTrace(lines []string) ([]callout, error) {
 		pos, err := ev.num("pos")
 		if err != nil {
 			return nil, fmt.Errorf("trace line %d: %w", i, err)
+		}
+		if open && out[len(out)-1].Stale && ev.name != evEnd {
+			// A begin that found its mapping stale (->iomap_valid
+			// failed) puts the folio back untouched, and iomap_iter
+			// maps the same range again (buffered-io.c:843-852, 995-996,
+			// iter.c:22-37): a revalidation, which the model does not
+			// make, not a step.
+			out, open = out[:len(out)-1], false
 		}
 		switch ev.name {
 		case evBegin:
@@ -215,6 +250,9 @@ func parseTrace(lines []string) ([]callout, error) {
 			return nil, fmt.Errorf("trace line %d: unexpected event %q", i, ev.name)
 		}
 	}
+	if open && out[len(out)-1].Stale {
+		out = out[:len(out)-1]
+	}
 	return out, nil
 }
 
@@ -246,14 +284,39 @@ type attributedCallout struct {
 	op int
 }
 
+// mappingPredicted says whether the model predicts the mapping type and
+// IOMAP_F_NEW of a filesystem's callouts. Not on xfs: the model leaves out
+// speculative post-EOF preallocation (xfs_buffered_write_iomap_begin,
+// xfs_iomap.c:1114-1145, sized by file size, previous extent and free
+// space) and writeback's conversion of a whole delalloc extent into
+// unwritten extents (xfs_bmapi_convert_delalloc, libxfs/xfs_bmap.c:
+// 4685-4689), so where it says "hole, new delalloc" xfs may legitimately
+// hold delalloc, unwritten or written blocks, with other extent edges. On
+// v1 and v2 that was 95 of the 98 xfs callout differences left after the
+// gfs2 and EOF fixes; the other 3 were the lengths of short-copied steps,
+// which end at the mapping's end where that comes first (iomap_length).
+// The bytes are judged by the content, hole and fsck checks either way;
+// the callouts' kind, position, copied and written bytes, and the length
+// of every fully copied step, are still compared on xfs.
+func mappingPredicted(fs string) bool { return fs != "xfs" }
+
 // coalesce applies reference.CoalesceCallouts to a sequence without the op
 // index and folio, which the trace lacks: consecutive fully accepted steps
 // that continue each other merge, whichever op or folio they were in, on
-// both sides alike. The op of the first merged step is kept.
-func coalesce(in []attributedCallout) []attributedCallout {
+// both sides alike. The op of the first merged step is kept. Without
+// predicted mappings the type and IOMAP_F_NEW are cleared first, so that
+// steps merge alike on both sides whatever xfs allocated.
+func coalesce(in []attributedCallout, mappings bool) []attributedCallout {
 	var out []attributedCallout
 	for _, a := range in {
 		a.c.Op, a.c.FolioPos, a.c.FolioSize = 0, 0, 0
+		if !mappings {
+			a.c.Map, a.c.MapUnpredicted = reference.MapNone, true
+			a.c.Flags &^= reference.FlagNew
+			if a.c.Status == 0 && !a.c.NoEnd && a.c.Copied < a.c.Len {
+				a.c.Len, a.c.LenUnpredicted = 0, true
+			}
+		}
 		a.c.Callout = reference.CoalesceCallouts([]reference.Callout{a.c.Callout})[0] // masks the flags
 		if n := len(out); n > 0 && mergeable(out[n-1].c, a.c) {
 			if m := reference.CoalesceCallouts([]reference.Callout{out[n-1].c.Callout, a.c.Callout}); len(m) == 1 {
@@ -283,8 +346,9 @@ func checkCallouts(v *Verdict, m *reference.Model, ops []cases.Op, trace []strin
 	for _, c := range got {
 		gotA = append(gotA, attributedCallout{c: c, op: -1})
 	}
-	want := coalesce(expectedCallouts(m, folioDone))
-	have := coalesce(gotA)
+	mappings := mappingPredicted(m.Geometry().FS)
+	want := coalesce(expectedCallouts(m, folioDone), mappings)
+	have := coalesce(gotA, mappings)
 	opName := func(i int) string {
 		if i < 0 || i >= len(ops) {
 			return "no op"

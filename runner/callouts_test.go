@@ -90,8 +90,8 @@ func TestCalloutsDifferenceNamesCalloutOpAndBothSides(t *testing.T) {
 	require.Len(t, v.Failures, 1)
 	f := v.Failures[0]
 	assert.Equal(t, "callouts", f.Check)
-	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=DELALLOC flags=NEW, "+
-		"got write pos=0x2f9c len=0x64 copied=0x64 written=0x64 map=DELALLOC flags=NEW", f.Msg)
+	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=(not compared), "+
+		"got write pos=0x2f9c len=0x64 copied=0x64 written=0x64 map=(not compared)", f.Msg)
 }
 
 func TestCalloutsMissingAndExtra(t *testing.T) {
@@ -99,13 +99,13 @@ func TestCalloutsMissingAndExtra(t *testing.T) {
 	v := Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, nil, false)
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=DELALLOC flags=NEW, got none (1 missing)", v.Failures[0].Msg)
+	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=(not compared), got none (1 missing)", v.Failures[0].Msg)
 
 	extra := append(traceOf(straddleXFS...), step{pos: 0x3000, beginLen: 0x1000, len: 0x1000, copied: 0x1000, written: 0x1000, typ: "MAPPED", op: "ZERO"}.lines()...)
 	v = Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, extra, false)
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "callout 1: expected none, got zero pos=0x3000 len=0x1000 copied=0x1000 written=0x1000 map=MAPPED (1 unexpected, after the model's last, from op 0 (pwrite 0x2f9c 0x12c))", v.Failures[0].Msg)
+	assert.Equal(t, "callout 1: expected none, got zero pos=0x3000 len=0x1000 copied=0x1000 written=0x1000 map=(not compared) (1 unexpected, after the model's last, from op 0 (pwrite 0x2f9c 0x12c))", v.Failures[0].Msg)
 }
 
 func TestCalloutsBufferHeadPathExpectsNoIomapEvents(t *testing.T) {
@@ -146,6 +146,35 @@ func TestCalloutsFolioDoneOnGfs2Jdata(t *testing.T) {
 	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
 }
 
+// xfs may hold speculatively preallocated (delalloc or unwritten) blocks
+// where the model sees a hole, so its mapping types are not compared;
+// everywhere else they are.
+func TestCalloutsMappingTypeComparedExceptOnXFS(t *testing.T) {
+	m, ops := model(t, "xfs", 4096, "pwrite 0x2f9c 0x12c\n")
+	prealloc := append([]step(nil), straddleXFS...)
+	for i := range prealloc {
+		prealloc[i].typ, prealloc[i].flags = "UNWRITTEN", ""
+	}
+	v := Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(prealloc...), false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+
+	m, ops = model(t, "gfs2", 4096, "pwrite 0x2f9c 0x12c\n")
+	gfs2 := []step{
+		{pos: 0x2f9c, beginLen: 0x64, len: 0x64, copied: 0x64, written: 0x64, typ: "MAPPED", flags: "NEW|MERGED", op: "WRITE"},
+		{pos: 0x3000, beginLen: 0xc8, len: 0xc8, copied: 0xc8, written: 0xc8, typ: "MAPPED", flags: "NEW|MERGED", op: "WRITE"},
+	}
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(gfs2...), false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+	gfs2[1].flags = "MERGED" // the second folio's block was not new
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(gfs2...), false)
+	require.Equal(t, Fail, v.Status)
+	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=MAPPED flags=NEW|MERGED, "+
+		"got write pos=0x2f9c len=0x64 copied=0x64 written=0x64 map=MAPPED flags=NEW|MERGED", v.Failures[0].Msg)
+}
+
 func TestCalloutsUnreadableTrace(t *testing.T) {
 	m, ops := model(t, "xfs", 4096, "pwrite 0x2f9c 0x12c\n")
 	tr := traceOf(straddleXFS...)
@@ -167,7 +196,7 @@ func TestCalloutsFailedBeginIsADifference(t *testing.T) {
 	v := Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, tr, false)
 	require.Equal(t, Fail, v.Status)
-	assert.Contains(t, v.Failures[0].Msg, "got write pos=0x2f9c len=0x12c copied=0x0 written=0x0 map=DELALLOC flags=NEW begin-status=-28")
+	assert.Contains(t, v.Failures[0].Msg, "got write pos=0x2f9c len=0x12c copied=0x0 written=0x0 map=(not compared) begin-status=-28")
 }
 
 func TestCalloutCheckIsVisibleWhereTheKernelExportsNone(t *testing.T) {
@@ -189,4 +218,49 @@ func TestCalloutCheckIsVisibleWhereTheKernelExportsNone(t *testing.T) {
 	PrintHuman(&buf, &Report{Revision: "baseline", Callouts: newCalloutCheck(nil),
 		Verdicts: []Verdict{{Case: "c", Disk: "xfs-4k", FS: "xfs", Status: Pass}}})
 	assert.Contains(t, buf.String(), "\ncallout sequence: NOT CHECKED: this kernel exports no iomap_write_begin/iomap_write_end trace events")
+}
+
+// On xfs a short-copied step ends at the mapping's end when that comes
+// before the folio's, which the model does not predict there: its length
+// is not compared, its copied and written bytes are.
+func TestCalloutsShortCopyLengthOnXFS(t *testing.T) {
+	m, ops := model(t, "xfs", 1024, "pwrite 0x0 0x1000\nremount\nshortcopy 0x0 0xc00 copied=0x100\n")
+	refused := []step{
+		{pos: 0x0, beginLen: 0x1000, len: 0x1000, copied: 0x1000, written: 0x1000, typ: "DELALLOC", flags: "NEW", op: "WRITE"},
+		{pos: 0x0, beginLen: 0x800, len: 0x800, copied: 0x100, written: 0, typ: "MAPPED", op: "WRITE"},
+		{pos: 0x0, beginLen: 0x100, len: 0x100, copied: 0x100, written: 0x100, typ: "MAPPED", op: "WRITE"},
+	}
+	v := Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(refused...), false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+
+	refused[1].copied = 0x80
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(refused...), false)
+	require.Equal(t, Fail, v.Status)
+	assert.Contains(t, v.Failures[0].Msg, "expected write pos=0x0 len=(not compared) copied=0x100 written=0x0 map=(not compared), got write pos=0x0 len=(not compared) copied=0x80 written=0x0")
+}
+
+// A begin whose mapping went stale (IOMAP_F_STALE, 0x200, printed as a
+// bare hex bit) is put back and the range mapped again: not a step. A
+// begin without an end for any other reason is a difference.
+func TestCalloutsStaleBeginIsARevalidation(t *testing.T) {
+	m, ops := model(t, "xfs", 4096, "pwrite 0x2f9c 0x12c\n")
+	tr := traceOf(straddleXFS...)
+	stale := strings.Replace(tr[2], "flags NEW|SIZE_CHANGED", "flags NEW|SIZE_CHANGED|0x200", 1)
+	v := Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, []string{tr[0], tr[1], stale, tr[2], tr[3]}, false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+
+	// gfs2's private 0x2000 bit alone is not IOMAP_F_STALE.
+	notStale := strings.Replace(tr[2], "flags NEW|SIZE_CHANGED", "flags NEW|SIZE_CHANGED|0x2000", 1)
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, []string{tr[0], tr[1], notStale, tr[2], tr[3]}, false)
+	require.Equal(t, Fail, v.Status)
+	// The unfinished begin splits the run the model sees as one.
+	assert.Contains(t, v.Failures[0].Msg, "got write pos=0x2f9c len=0x64 copied=0x64 written=0x64")
+	got, err := parseTrace([]string{tr[0], tr[1], notStale, tr[2], tr[3]})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	assert.True(t, got[1].NoEnd)
 }
