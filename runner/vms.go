@@ -16,9 +16,11 @@ import (
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
-// DefaultVMs is how many VMs a run uses unless told otherwise; to be set
-// by measuring the full matrix (BENCHMARKS.md, "Parallel VMs").
-const DefaultVMs = 1
+// DefaultVMs is how many VMs a run uses unless told otherwise. Two: on
+// this project's two-core machine the full matrix with --random 50 took
+// 24-29 s in two VMs against 34-44 s in one (load 4-5), and 16-22 s
+// against 21-22 s at load 2 (BENCHMARKS.md, "Parallel VMs").
+const DefaultVMs = 2
 
 // VMRun is one VM of a run: the disks it ran and where its logs are.
 type VMRun struct {
