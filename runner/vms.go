@@ -17,9 +17,10 @@ import (
 )
 
 // DefaultVMs is how many VMs a run uses unless told otherwise. Two: on
-// this project's two-core machine the full matrix with --random 50 took
-// 24-29 s in two VMs against 34-44 s in one (load 4-5), and 16-22 s
-// against 21-22 s at load 2 (BENCHMARKS.md, "Parallel VMs").
+// this project's two-core machine the full matrix with --random 50 took a
+// median 26.5 s in two VMs against 37.0 s in one over five alternated
+// pairs (load 2.6-5.3), two being faster in every pair (BENCHMARKS.md,
+// "Parallel VMs").
 const DefaultVMs = 2
 
 // VMRun is one VM of a run: the disks it ran and where its logs are.
