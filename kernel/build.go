@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -73,6 +74,7 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	out := filepath.Join(cache, "kernels", key)
 	if a, err := loadArtifact(out); err == nil {
 		a.Cached = true
+		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
 	}
 	work := filepath.Join(cache, "work", hashStrings(spec.Source.ID, cfg.Hash())[:16])
@@ -123,7 +125,42 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	if err := os.WriteFile(filepath.Join(out, "meta.json"), meta, 0o644); err != nil {
 		return nil, err
 	}
+	pruneKernels(filepath.Join(cache, "kernels"), keepKernels, key)
 	return a, nil
+}
+
+// keepKernels bounds kernels/: a bisect or a benchmark makes a kernel per
+// step (about 20 MB each, vmlinux included), and nothing else removes them.
+const keepKernels = 48
+
+// pruneKernels deletes all but the keep most recently used kernels (by
+// meta.json's mtime, which a cache hit refreshes), never the one just made.
+func pruneKernels(dir string, keep int, except string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		used time.Time
+	}
+	var all []entry
+	for _, e := range ents {
+		st, err := os.Stat(filepath.Join(dir, e.Name(), "meta.json"))
+		if err != nil || e.Name() == except {
+			continue // being built right now (no meta.json yet), or the new one
+		}
+		all = append(all, entry{e.Name(), st.ModTime()})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].used.After(all[j].used) })
+	for i := keep - 1; i < len(all); i++ {
+		os.RemoveAll(filepath.Join(dir, all[i].name))
+	}
+}
+
+func touch(path string) {
+	now := time.Now()
+	os.Chtimes(path, now, now)
 }
 
 func loadArtifact(dir string) (*Artifact, error) {
@@ -284,10 +321,15 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		return err
 	}
 	defer logf.Close()
-	// The number of objects the last build made gives "how far" a rough
-	// denominator; a first build just counts.
+	// "How far" needs a denominator. Only a fresh build directory compiles
+	// everything, and the last full build of any config is a fair guess at
+	// its size; an incremental build (a revision switch) compiles an unknown
+	// handful, so it just counts.
+	countFile := filepath.Join(cache, "full-build-objects")
+	_, err = os.Stat(filepath.Join(bdir, "vmlinux"))
+	full := os.IsNotExist(err)
 	prevTotal := 0
-	if b, err := os.ReadFile(filepath.Join(work, "objects")); err == nil {
+	if b, err := os.ReadFile(countFile); err == nil && full {
 		fmt.Sscan(string(b), &prevTotal)
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", tree, "O="+bdir, "ARCH=x86_64",
@@ -305,6 +347,11 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		// object whose headers changed, where preprocessor mode would still
 		// hit the ones whose preprocessed text did not.
 		"CCACHE_DEPEND=1",
+		// Plain ASCII diagnostics whatever the user's locale, so the first
+		// error reads the same everywhere (gcc quotes with U+2018/U+2019
+		// under a UTF-8 LC_CTYPE). Not LC_ALL: the kernel's Makefile
+		// unexports it.
+		"LANG=C", "LC_CTYPE=C", "LC_MESSAGES=C",
 		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_USER=iomapct", "KBUILD_BUILD_HOST=iomapct")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -339,8 +386,8 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 	if err := <-done; err != nil {
 		return &BuildError{First: first, Log: logPath, Err: err}
 	}
-	if n > prevTotal {
-		os.WriteFile(filepath.Join(work, "objects"), []byte(fmt.Sprint(n)), 0o644)
+	if full {
+		os.WriteFile(countFile, []byte(fmt.Sprint(n)), 0o644)
 	}
 	return nil
 }

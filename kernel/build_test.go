@@ -108,3 +108,32 @@ func TestLinkedWorkTreeLeavesPristineAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(orig), string(got))
 }
+
+// kernels/ keeps the most recently used entries, the new one always, and
+// leaves an entry without meta.json (still being built) alone.
+func TestPruneKernelsKeepsRecentlyUsed(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, age time.Duration, done bool) {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, name), 0o755))
+		if done {
+			p := filepath.Join(dir, name, "meta.json")
+			require.NoError(t, os.WriteFile(p, []byte("{}"), 0o644))
+			when := time.Now().Add(-age)
+			require.NoError(t, os.Chtimes(p, when, when))
+		}
+	}
+	mk("old", 3*time.Hour, true)
+	mk("used", 2*time.Hour, true)
+	mk("recent", time.Hour, true)
+	mk("building", 0, false)
+	mk("new", 4*time.Hour, true) // just made, whatever its clock says
+	touch(filepath.Join(dir, "used", "meta.json"))
+	pruneKernels(dir, 3, "new")
+	var left []string
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"used", "recent", "building", "new"}, left)
+}
