@@ -264,3 +264,19 @@ func TestCalloutsStaleBeginIsARevalidation(t *testing.T) {
 	require.Len(t, got, 3)
 	assert.True(t, got[1].NoEnd)
 }
+
+// With large folios on xfs a refused short copy is left out (its folio's
+// size follows the unpredicted mapping end); its retry is compared, and
+// merges with what it continues.
+func TestCoalesceDropsRefusedStepsOnlyForUnpredictedLargeFolios(t *testing.T) {
+	w := func(pos, l, copied, written int64) attributedCallout {
+		return attributedCallout{c: callout{Callout: reference.Callout{Kind: reference.CalloutWrite, Pos: pos, Len: l, Copied: copied, Written: written, Map: reference.MapDelalloc}}}
+	}
+	in := []attributedCallout{w(0, 0x100, 0x100, 0x100), w(0x100, 0x4000, 0x80, 0), w(0x100, 0x80, 0x80, 0x80)}
+	out := coalesce(in, false, true)
+	require.Len(t, out, 1)
+	assert.Equal(t, int64(0), out[0].c.Pos)
+	assert.Equal(t, int64(0x180), out[0].c.Len)
+	assert.Len(t, coalesce(in, false, false), 3, "one-page folios: the refusal is predicted")
+	assert.Len(t, coalesce(in, true, true), 3, "predicted mappings: the refusal is predicted")
+}
