@@ -85,6 +85,7 @@ type Model struct {
 
 	callouts []Callout
 	reads    []Read
+	skips    []Span
 	noCall   bool
 	opIndex  int
 }
@@ -218,12 +219,24 @@ func (m *Model) Reads() []Read {
 	return out
 }
 
+// ZeroSkips returns the ranges zeroing passed over so far because the
+// model maps them as holes or clean unwritten extents (iomap_zero_iter,
+// buffered-io.c:1409-1416). Where the filesystem may hold blocks the model
+// does not know of (xfs: speculative preallocation, page_mkwrite over
+// readahead's large folios), the kernel may zero parts of them instead;
+// they read zero either way.
+func (m *Model) ZeroSkips() []Span {
+	out := make([]Span, len(m.skips))
+	copy(out, m.skips)
+	return out
+}
+
 // RecordCallouts turns callout recording on (the default) or off; long
 // random runs and benchmarks switch it off to keep memory flat.
 func (m *Model) RecordCallouts(on bool) {
 	m.noCall = !on
 	if !on {
-		m.callouts, m.reads = nil, nil
+		m.callouts, m.reads, m.skips = nil, nil, nil
 	}
 }
 
@@ -375,6 +388,13 @@ func (m *Model) recordRead(pos, n int64) {
 		return
 	}
 	m.reads = append(m.reads, Read{Op: m.opIndex, Pos: pos, Len: n})
+}
+
+func (m *Model) recordZeroSkip(pos, n int64) {
+	if m.noCall || n <= 0 {
+		return
+	}
+	m.skips = append(m.skips, Span{Op: m.opIndex, Pos: pos, Len: n})
 }
 
 func (m *Model) record(c Callout) {

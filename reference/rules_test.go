@@ -637,3 +637,9 @@ func TestXfsFreeFileSpaceZeroesOnlyBelowEOF_xfs_bmap_util_883_891(t *testing.T) 
 	m = mustRun(t, xfs1kPage, pw(0, 0x464), cases.Op{Kind: cases.PunchHole, Off: 0x500, Len: 0x100})
 	assert.Empty(t, callouts(m, 1), "past EOF: nothing zeroed")
 }
+
+// Zeroing over a hole is skipped, and the model says where.
+func TestZeroSkipsAreRecorded_bufferedio_1409_1416(t *testing.T) {
+	m := mustRun(t, xfs1kPage, pw(0, 100), fsync, pw(5000, 10))
+	assert.Equal(t, []Span{{Op: 2, Pos: 1024, Len: 5000 - 1024}}, m.ZeroSkips())
+}

@@ -273,10 +273,68 @@ func TestCoalesceDropsRefusedStepsOnlyForUnpredictedLargeFolios(t *testing.T) {
 		return attributedCallout{c: callout{Callout: reference.Callout{Kind: reference.CalloutWrite, Pos: pos, Len: l, Copied: copied, Written: written, Map: reference.MapDelalloc}}}
 	}
 	in := []attributedCallout{w(0, 0x100, 0x100, 0x100), w(0x100, 0x4000, 0x80, 0), w(0x100, 0x80, 0x80, 0x80)}
-	out := coalesce(in, false, true)
+	out := coalesce(in, false, true, nil)
 	require.Len(t, out, 1)
 	assert.Equal(t, int64(0), out[0].c.Pos)
 	assert.Equal(t, int64(0x180), out[0].c.Len)
-	assert.Len(t, coalesce(in, false, false), 3, "one-page folios: the refusal is predicted")
-	assert.Len(t, coalesce(in, true, true), 3, "predicted mappings: the refusal is predicted")
+	assert.Len(t, coalesce(in, false, false, nil), 3, "one-page folios: the refusal is predicted")
+	assert.Len(t, coalesce(in, true, true, nil), 3, "predicted mappings: the refusal is predicted")
+}
+
+// On xfs the kernel may zero blocks the model maps as a hole (speculative
+// preallocation): a zero step inside a range the model's zeroing passed
+// over, between the steps around it, is passed over too; elsewhere, or
+// where mappings are predicted, it is a difference.
+func TestCalloutsZeroInsideAModelHoleOnXFS(t *testing.T) {
+	seq := "pwrite 0x0 0x100\nfsync\npwrite 0x5000 0x10\n"
+	m, ops := model(t, "xfs", 4096, seq)
+	require.Equal(t, []reference.Span{{Op: 2, Pos: 0x1000, Len: 0x4000}}, m.ZeroSkips())
+	steps := []step{
+		{pos: 0x0, beginLen: 0x100, len: 0x100, copied: 0x100, written: 0x100, typ: "DELALLOC", flags: "NEW", op: "WRITE"},
+		{pos: 0x100, beginLen: 0x4f00, len: 0xf00, copied: 0xf00, written: 0xf00, typ: "MAPPED", op: "ZERO"},
+		{pos: 0x1000, beginLen: 0x4000, len: 0x1000, copied: 0x1000, written: 0x1000, typ: "DELALLOC", op: "ZERO"}, // preallocated
+		{pos: 0x5000, beginLen: 0x10, len: 0x10, copied: 0x10, written: 0x10, typ: "DELALLOC", op: "WRITE"},
+	}
+	v := Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(steps...), false)
+	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
+
+	// The same zero step past the hole the model knows of is a difference.
+	bad := append([]step(nil), steps...)
+	bad[2].pos = 0x5010
+	bad[2], bad[3] = bad[3], bad[2]
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(bad...), false)
+	require.Equal(t, Fail, v.Status)
+	assert.Contains(t, v.Failures[0].Msg, "expected none, got zero pos=0x5010")
+
+	// gfs2 mappings are predicted: zeroing where the model has a hole is a
+	// difference there.
+	m, ops = model(t, "gfs2", 1024, "pwrite 0x0 0x400\nfsync\ntruncate 0x1800\n")
+	require.Equal(t, []reference.Span{{Op: 2, Pos: 0x400, Len: 0xc00}}, m.ZeroSkips())
+	gsteps := []step{
+		{pos: 0x0, beginLen: 0x400, len: 0x400, copied: 0x400, written: 0x400, typ: "MAPPED", flags: "NEW|MERGED", op: "WRITE"},
+		{pos: 0x400, beginLen: 0xc00, len: 0x400, copied: 0x400, written: 0x400, typ: "MAPPED", flags: "MERGED", op: "ZERO"},
+	}
+	v = Verdict{Status: Pass}
+	checkCallouts(&v, m, ops, traceOf(gsteps[:1]...), false)
+	require.Equal(t, Pass, v.Status, "%v", v.Failures)
+	checkCallouts(&v, m, ops, traceOf(gsteps...), false)
+	require.Equal(t, Fail, v.Status)
+	assert.Contains(t, v.Failures[0].Msg, "expected none, got zero pos=0x400")
+}
+
+// Zero steps are split at the cuts on both sides, so one expected step and
+// the two the kernel made across a hole's edge compare equal.
+func TestCoalesceSplitsZeroStepsAtCuts(t *testing.T) {
+	z := func(pos, l int64) attributedCallout {
+		return attributedCallout{c: callout{Callout: reference.Callout{Kind: reference.CalloutZero, Pos: pos, Len: l, Copied: l, Written: l, Map: reference.MapMapped}}}
+	}
+	want := coalesce([]attributedCallout{z(0x753fd, 0x196)}, false, true, []int64{0x75400})
+	have := coalesce([]attributedCallout{z(0x753fd, 0x3), z(0x75400, 0x193)}, false, true, []int64{0x75400})
+	require.Len(t, want, 2)
+	assert.Equal(t, want, have)
+	assert.Equal(t, int64(0x75400), want[1].c.Pos)
+	assert.Equal(t, int64(0x193), want[1].c.Written)
+	assert.Len(t, coalesce([]attributedCallout{z(0x753fd, 0x3), z(0x75400, 0x193)}, false, true, nil), 1, "without cuts they merge")
 }
