@@ -21,6 +21,7 @@ func (m *Model) iomapZeroRange(pos, length int64) {
 				m.writeback(pos, end) // filemap_write_and_wait_range, then IOMAP_F_STALE
 				continue
 			}
+			m.recordZeroSkip(pos, l)
 			pos += l
 			continue
 		}

@@ -85,6 +85,7 @@ type Model struct {
 
 	callouts []Callout
 	reads    []Read
+	skips    []Span
 	noCall   bool
 	opIndex  int
 }
@@ -218,12 +219,24 @@ func (m *Model) Reads() []Read {
 	return out
 }
 
+// ZeroSkips returns the ranges zeroing passed over so far because the
+// model maps them as holes or clean unwritten extents (iomap_zero_iter,
+// buffered-io.c:1409-1416). Where the filesystem may hold blocks the model
+// does not know of (xfs: speculative preallocation, page_mkwrite over
+// readahead's large folios), the kernel may zero parts of them instead;
+// they read zero either way.
+func (m *Model) ZeroSkips() []Span {
+	out := make([]Span, len(m.skips))
+	copy(out, m.skips)
+	return out
+}
+
 // RecordCallouts turns callout recording on (the default) or off; long
 // random runs and benchmarks switch it off to keep memory flat.
 func (m *Model) RecordCallouts(on bool) {
 	m.noCall = !on
 	if !on {
-		m.callouts, m.reads = nil, nil
+		m.callouts, m.reads, m.skips = nil, nil, nil
 	}
 }
 
@@ -302,6 +315,18 @@ func (m *Model) Apply(index int, op cases.Op) error {
 	case cases.Append:
 		m.bufferedWrite(m.size, op.Len, m.size+op.Len)
 	case cases.ShortCopy:
+		if m.fs == fsGFS2 {
+			// gfs2_file_buffered_write (gfs2/file.c:1038-1046) faults
+			// the user buffer in first and cuts the iov_iter to the
+			// readable part (window_size -= fault_in_iov_iter_readable),
+			// so iomap sees a plain write of the Copied bytes and no
+			// short copy; with nothing readable it returns -EFAULT
+			// before the glock, the EOF zeroing and iomap.
+			if op.Copied > 0 {
+				m.bufferedWrite(op.Off, op.Copied, op.Off+op.Copied)
+			}
+			break
+		}
 		m.bufferedWrite(op.Off, op.Len, op.Off+op.Copied)
 	case cases.DirectWrite:
 		return m.directWrite(op.Off, op.Len)
@@ -363,6 +388,13 @@ func (m *Model) recordRead(pos, n int64) {
 		return
 	}
 	m.reads = append(m.reads, Read{Op: m.opIndex, Pos: pos, Len: n})
+}
+
+func (m *Model) recordZeroSkip(pos, n int64) {
+	if m.noCall || n <= 0 {
+		return
+	}
+	m.skips = append(m.skips, Span{Op: m.opIndex, Pos: pos, Len: n})
 }
 
 func (m *Model) record(c Callout) {

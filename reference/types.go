@@ -173,3 +173,9 @@ type Read struct {
 	Op       int
 	Pos, Len int64
 }
+
+// Span is a byte range [Pos, Pos+Len) that op Op dealt with.
+type Span struct {
+	Op       int
+	Pos, Len int64
+}
