@@ -26,6 +26,11 @@ func (m *Model) fallocate(off, length int64, keep bool) error {
 		return fmt.Errorf("fallocate len %d: %w (vfs_fallocate: EINVAL)", length, ErrInvalid)
 	}
 	m.ensure(off + length)
+	if m.fs == fsGFS2 && !keep {
+		// __gfs2_fallocate (gfs2/file.c:1271-1275) zeroes the EOF
+		// page's tail first, before fallocate_chunk unstuffs.
+		m.gfs2ClearBeyondEOF(off + length)
+	}
 	if m.fs == fsGFS2 && m.stuffed {
 		m.unstuff()
 	}
@@ -89,17 +94,40 @@ func (m *Model) punchHole(off, length int64) error {
 		m.zeroContent(off, end)
 		return nil
 	}
+	if m.fs == fsXFS {
+		m.xfsFreeFileSpace(off, end)
+		return nil
+	}
 	if m.fs != fsGFS2 {
 		m.writeback(off, end)
-		if m.fs == fsXFS {
-			m.dropCache(roundDown(off, m.ps), roundUp(end, m.ps))
-		}
 	}
 	m.zeroEdges(off, end)
 	m.zeroContent(off, end)
 	m.truncatePagecacheRange(off, end)
 	m.freeBlocks(roundUp(off, m.bs)>>m.bbits, end>>m.bbits)
 	return nil
+}
+
+// xfsFreeFileSpace is xfs_free_file_space (xfs_bmap_util.c:833-907), which
+// punch and zero range run: xfs_flush_unmap_range writes back and drops
+// the page cache of the range (807-830), the whole blocks are unmapped,
+// then xfs_zero_range zeroes [off, end) cut at EOF ("we must take care not
+// to zero beyond EOF", 883-891), which skips the holes just made, so in
+// effect the partial edge blocks below EOF; when that zeroing reached an
+// EOF in the middle of a page, the EOF page is written back (899-904).
+func (m *Model) xfsFreeFileSpace(off, end int64) {
+	a, b := roundDown(off, m.ps), roundUp(end, m.ps)
+	m.writeback(a, b)
+	m.dropCache(a, b)
+	m.freeBlocks(roundUp(off, m.bs)>>m.bbits, end>>m.bbits)
+	if off < m.size {
+		zend := min(end, m.size)
+		m.iomapZeroRange(off, zend-off)
+		if zend >= m.size && m.size&(m.ps-1) != 0 {
+			m.writeback(roundDown(m.size, m.ps), m.cachedEnd())
+		}
+	}
+	m.zeroContent(off, end)
 }
 
 // zeroEdges zeroes, in the page cache, the partial blocks at the edges of
@@ -150,12 +178,16 @@ func (m *Model) zeroRange(off, length int64, keep bool) error {
 	}
 	end := off + length
 	m.ensure(end)
-	m.writeback(off, end)
-	m.dropCache(roundDown(off, m.ps), roundUp(end, m.ps))
-	m.zeroEdges(off, end)
-	m.zeroContent(off, end)
-	m.truncatePagecacheRange(off, end)
-	m.freeBlocks(roundUp(off, m.bs)>>m.bbits, end>>m.bbits)
+	if m.fs == fsXFS {
+		m.xfsFreeFileSpace(off, end)
+	} else {
+		m.writeback(off, end)
+		m.dropCache(roundDown(off, m.ps), roundUp(end, m.ps))
+		m.zeroEdges(off, end)
+		m.zeroContent(off, end)
+		m.truncatePagecacheRange(off, end)
+		m.freeBlocks(roundUp(off, m.bs)>>m.bbits, end>>m.bbits)
+	}
 	first, last := m.blockRange(roundDown(off, m.bs), roundUp(end, m.bs))
 	for i := first; i < last; i++ {
 		if b := &m.blocks[i]; b.alloc == aHole || b.alloc == aDelalloc && b.flags&fDirty == 0 {

@@ -302,6 +302,18 @@ func (m *Model) Apply(index int, op cases.Op) error {
 	case cases.Append:
 		m.bufferedWrite(m.size, op.Len, m.size+op.Len)
 	case cases.ShortCopy:
+		if m.fs == fsGFS2 {
+			// gfs2_file_buffered_write (gfs2/file.c:1038-1046) faults
+			// the user buffer in first and cuts the iov_iter to the
+			// readable part (window_size -= fault_in_iov_iter_readable),
+			// so iomap sees a plain write of the Copied bytes and no
+			// short copy; with nothing readable it returns -EFAULT
+			// before the glock, the EOF zeroing and iomap.
+			if op.Copied > 0 {
+				m.bufferedWrite(op.Off, op.Copied, op.Off+op.Copied)
+			}
+			break
+		}
 		m.bufferedWrite(op.Off, op.Len, op.Off+op.Copied)
 	case cases.DirectWrite:
 		return m.directWrite(op.Off, op.Len)

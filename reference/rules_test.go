@@ -52,12 +52,15 @@ func callouts(m *Model, op int) []co {
 }
 
 var (
-	xfs4k   = Geometry{FS: "xfs", BlockSize: 4096, PageSize: 4096, MaxFolio: 64 << 10}
-	xfs1k   = Geometry{FS: "xfs", BlockSize: 1024, PageSize: 4096, MaxFolio: 64 << 10}
-	gfs2_1k = Geometry{FS: "gfs2", BlockSize: 1024, PageSize: 4096}
-	gfs2_4k = Geometry{FS: "gfs2", BlockSize: 4096, PageSize: 4096}
-	ext2_1k = Geometry{FS: "ext2", BlockSize: 1024, PageSize: 4096}
-	ext4_1k = Geometry{FS: "ext4", BlockSize: 1024, PageSize: 4096}
+	xfs4k = Geometry{FS: "xfs", BlockSize: 4096, PageSize: 4096, MaxFolio: 64 << 10}
+	xfs1k = Geometry{FS: "xfs", BlockSize: 1024, PageSize: 4096, MaxFolio: 64 << 10}
+	// xfs on a kernel without THP: one-page folios.
+	xfs1kPage = Geometry{FS: "xfs", BlockSize: 1024, PageSize: 4096, MaxFolio: 4096}
+	xfs4kPage = Geometry{FS: "xfs", BlockSize: 4096, PageSize: 4096, MaxFolio: 4096}
+	gfs2_1k   = Geometry{FS: "gfs2", BlockSize: 1024, PageSize: 4096}
+	gfs2_4k   = Geometry{FS: "gfs2", BlockSize: 4096, PageSize: 4096}
+	ext2_1k   = Geometry{FS: "ext2", BlockSize: 1024, PageSize: 4096}
+	ext4_1k   = Geometry{FS: "ext4", BlockSize: 1024, PageSize: 4096}
 )
 
 func pw(off, n int64) cases.Op { return cases.Op{Kind: cases.PWrite, Off: off, Len: n} }
@@ -106,23 +109,39 @@ func TestIomapWriteIter_ShortCopyRetry_bufferedio_878_900_and_1027_1042(t *testi
 	assert.Empty(t, cmp.Diff(want, callouts(m, 0)))
 	assert.Equal(t, int64(10000), m.Size())
 
-	// Into an uptodate folio a short copy is accepted as it is.
-	m = mustRun(t, gfs2_1k, pw(0, 4096), sc(0, 100, 50))
-	assert.Empty(t, cmp.Diff([]co{{CalloutWrite, 0, 100, 50, 50, 4096, MapMapped, FlagMerged}}, callouts(m, 1)))
+	// Into an uptodate folio a short copy is accepted as it is (one-page
+	// folios, as on a kernel without THP; gfs2 never gets a short copy,
+	// see TestGfs2ShortCopyIsCutToTheReadableBytes).
+	m = mustRun(t, xfs1kPage, pw(0, 4096), sc(0, 100, 50))
+	assert.Empty(t, cmp.Diff([]co{{CalloutWrite, 0, 100, 50, 50, 4096, MapDelalloc, 0}}, callouts(m, 1)))
 	// After a remount the folio is cold: write_begin reads block 0 only,
 	// the folio stays !uptodate, so the short copy is refused and retried.
-	m = mustRun(t, gfs2_1k, pw(0, 4096), cases.Op{Kind: cases.Remount}, sc(0, 100, 50))
+	m = mustRun(t, xfs1kPage, pw(0, 4096), cases.Op{Kind: cases.Remount}, sc(0, 100, 50))
 	assert.Empty(t, cmp.Diff([]co{
-		{CalloutWrite, 0, 100, 50, 0, 4096, MapMapped, FlagMerged},
-		{CalloutWrite, 0, 50, 50, 50, 4096, MapMapped, FlagMerged},
+		{CalloutWrite, 0, 100, 50, 0, 4096, MapMapped, 0},
+		{CalloutWrite, 0, 50, 50, 50, 4096, MapMapped, 0},
 	}, callouts(m, 2)))
+}
+
+// gfs2_file_buffered_write faults the user buffer in before iomap and cuts
+// the iov_iter to its readable part (gfs2/file.c:1038-1046): a write whose
+// buffer turns unreadable after Copied bytes is a plain write of those
+// bytes, never a short copy inside iomap; with nothing readable it fails
+// with EFAULT before gfs2_clear_beyond_eof and iomap.
+func TestGfs2ShortCopyIsCutToTheReadableBytes_gfs2_file_1038_1046(t *testing.T) {
+	m := mustRun(t, gfs2_1k, pw(0, 4096), cases.Op{Kind: cases.Remount}, sc(0, 100, 50))
+	assert.Empty(t, cmp.Diff([]co{{CalloutWrite, 0, 50, 50, 50, 4096, MapMapped, FlagMerged}}, callouts(m, 2)))
+
+	m = mustRun(t, gfs2_1k, pw(0, 4096), fsync, pw(0, 100), sc(5000, 100, 0))
+	assert.Empty(t, callouts(m, 3), "nothing readable: not even the EOF zeroing")
+	assert.Equal(t, int64(4096), m.Size())
 }
 
 // gfs2_iomap_end frees the blocks it allocated past round_up(pos+written).
 func TestGfs2IomapEnd_ShortWriteFreesNewBlocks_gfs2_bmap_1146_1197(t *testing.T) {
 	m := mustRun(t, gfs2_1k, pw(0, 1000), sc(8192, 4096, 1500), cases.Op{Kind: cases.Truncate, Off: 16384})
-	// Block 9 holds bytes up to 9692; blocks 10, 11 were allocated then
-	// freed; the rest was never allocated.
+	// Block 9 holds bytes up to 9692 and nothing past it is allocated:
+	// gfs2 cuts the write to the 1500 readable bytes before iomap_begin.
 	got := states(m)
 	assert.Equal(t, "Data", got[8])
 	assert.Equal(t, "Data", got[9])
@@ -209,8 +228,8 @@ func TestXfsWriteZeroEOF_xfs_file_358_420_iomap_zero_range_1453_1487(t *testing.
 // With one block per folio the read in __iomap_write_begin makes the whole
 // folio uptodate (no ifs), so even a cold short copy is accepted.
 func TestIomapWriteEnd_BlockSizedFolioReadMakesUptodate_bufferedio_719_779_878_900(t *testing.T) {
-	m := mustRun(t, gfs2_4k, pw(0, 4096), cases.Op{Kind: cases.Remount}, sc(0, 100, 50))
-	assert.Empty(t, cmp.Diff([]co{{CalloutWrite, 0, 100, 50, 50, 4096, MapMapped, FlagMerged}}, callouts(m, 2)))
+	m := mustRun(t, xfs4kPage, pw(0, 4096), cases.Op{Kind: cases.Remount}, sc(0, 100, 50))
+	assert.Empty(t, cmp.Diff([]co{{CalloutWrite, 0, 100, 50, 50, 4096, MapMapped, 0}}, callouts(m, 2)))
 }
 
 // gfs2_clear_beyond_eof zeroes from i_size to the end of its page, not of
@@ -591,4 +610,30 @@ func TestGfs2JdataRefusesDirectAndFallocate_gfs2file_636_1388(t *testing.T) {
 		_, err := Run(gfs2_1k, []cases.Op{{Kind: cases.JournalData}, {Kind: cases.PWrite, Off: 0, Len: 5000}, op})
 		assert.ErrorIs(t, err, ErrUnsupported, "%s", op)
 	}
+}
+
+// __gfs2_fallocate without KEEP_SIZE zeroes the EOF page's tail first
+// (gfs2/file.c:1271-1275), like a write past EOF; with KEEP_SIZE it does
+// not.
+func TestGfs2FallocateClearsBeyondEOF_gfs2_file_1271_1275(t *testing.T) {
+	m := mustRun(t, gfs2_1k, pw(0, 1500), fsync, cases.Op{Kind: cases.Fallocate, Off: 4096, Len: 1024})
+	assert.Empty(t, cmp.Diff([]co{{CalloutZero, 1500, 548, 548, 548, 4096, MapMapped, FlagMerged}}, callouts(m, 2)))
+	assert.Equal(t, int64(5120), m.Size())
+	m = mustRun(t, gfs2_1k, pw(0, 1500), fsync, cases.Op{Kind: cases.Fallocate, Off: 4096, Len: 1024, KeepSize: true})
+	assert.Empty(t, callouts(m, 2))
+}
+
+// xfs_free_file_space (punch, zero range) zeroes its range cut at EOF
+// (xfs_bmap_util.c:883-891), not the whole edge block; growing the file
+// then zeroes from the old EOF on (xfs_setattr_size).
+func TestXfsFreeFileSpaceZeroesOnlyBelowEOF_xfs_bmap_util_883_891(t *testing.T) {
+	m := mustRun(t, xfs1kPage, pw(0, 0x64), cases.Op{Kind: cases.ZeroRange, Off: 0x32, Len: 0x803})
+	assert.Empty(t, cmp.Diff([]co{
+		{CalloutZero, 0x32, 0x32, 0x32, 0x32, 4096, MapMapped, 0},
+		{CalloutZero, 0x64, 0x39c, 0x39c, 0x39c, 4096, MapMapped, 0},
+	}, callouts(m, 1)))
+	m = mustRun(t, xfs1kPage, pw(0, 0x464), cases.Op{Kind: cases.ZeroRange, Off: 0x432, Len: 0xc00, KeepSize: true})
+	assert.Empty(t, cmp.Diff([]co{{CalloutZero, 0x432, 0x32, 0x32, 0x32, 4096, MapMapped, 0}}, callouts(m, 1)))
+	m = mustRun(t, xfs1kPage, pw(0, 0x464), cases.Op{Kind: cases.PunchHole, Off: 0x500, Len: 0x100})
+	assert.Empty(t, callouts(m, 1), "past EOF: nothing zeroed")
 }

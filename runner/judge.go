@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
@@ -15,7 +16,6 @@ import (
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/ondisk/xfs"
 	"github.com/iomapct/iomapct/reference"
-	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
@@ -33,11 +33,13 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 	return nil, fmt.Errorf("no reader for filesystem %q", fs)
 }
 
-// judge turns the guest's results and the images into verdicts.
-func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome) []Verdict {
+// judge turns the guest's results (the records of every VM of the run)
+// and the images into verdicts; cc says whether the callout sequences are
+// compared.
+func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
 	results := map[string]cases.Result{}
 	unmounted := map[string]cases.DiskResult{}
-	for _, r := range out.Stream.Records {
+	for _, r := range records {
 		if r.Type != proto.Result {
 			continue
 		}
@@ -79,7 +81,9 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				checkCase(&v, t, f, res, rd, o.CorruptExpected)
+				if m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected); m != nil && cc.Applies {
+					checkCallouts(&v, m, f.Ops, res.Trace, slices.Contains(cc.Events, evFolioDone))
+				}
 			}
 			if ok {
 				kernelReports(&v, res.Kernel)
@@ -106,21 +110,23 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, out *vmtest.Outcome
 	return vs
 }
 
-// checkCase holds one case's file against the model.
-func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) {
-	m, merr := reference.Run(geometry(t), f.Ops)
+// checkCase holds one case's file against the model. It returns the model
+// when the case got as far as its bytes being judged (nil when it was
+// skipped or could not be judged), for the callout comparison.
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
+	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
-		return
+		return nil
 	}
 	if merr != nil {
 		v.errorf("model", "%v", merr)
-		return
+		return nil
 	}
 	if res.Err != "" {
 		v.errorf("guest", "%s", res.Err)
-		return
+		return nil
 	}
 	for i, op := range f.Ops {
 		if op.Kind == cases.ShortCopy && i < len(res.Returned) && res.Returned[i] != op.Copied {
@@ -130,7 +136,7 @@ func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondi
 	ino, err := rd.Inode(res.Ino)
 	if err != nil {
 		v.errorf("image", "inode %d: %v", res.Ino, err)
-		return
+		return nil
 	}
 	want := m.Content()
 	if corrupt && len(want) > 0 {
@@ -147,7 +153,7 @@ func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondi
 	got, err := rd.ReadFile(res.Ino)
 	if err != nil {
 		v.errorf("image", "read inode %d: %v", res.Ino, err)
-		return
+		return nil
 	}
 	if off, n := firstDiff(want, got); off >= 0 {
 		end := min(off+n, int64(len(want)), int64(len(got)))
@@ -171,6 +177,7 @@ func checkCase(v *Verdict, t Target, f cases.FilePlan, res cases.Result, rd ondi
 		v.fail("eof-tail", m.Size()+int64(i), "the on-disk EOF block holds non-zero bytes past EOF: %s", hexSample(tail[i:], 16))
 	}
 	checkBlocks(v, t, m, ino)
+	return m
 }
 
 // checkBlocks compares the model's per-block expectations with the block map.

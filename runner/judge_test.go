@@ -44,20 +44,20 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	tg := Target{FS: "ext4", BlockSize: 1024}
 	c, _ := cases.Lookup("straddle-beyond-eof")
 	ops, _ := c.Ops(1024)
-	m, err := reference.Run(geometry(tg), ops)
+	m, err := reference.Run(geometry(tg, false), ops)
 	require.NoError(t, err)
 	plan, res, f := judgeImage(t, m.Content())
 	rd, err := OpenImage("ext4", f)
 	require.NoError(t, err)
 
 	v := Verdict{Status: Pass}
-	checkCase(&v, tg, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false)
 	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
 
 	// The test hook flips the first non-zero expected byte: the verdict
 	// must fail and name that offset.
 	v = Verdict{Status: Pass, Disk: "ext4-1k", Case: c.Name}
-	checkCase(&v, tg, plan, res, rd, true)
+	checkCase(&v, tg, false, plan, res, rd, true)
 	require.Equal(t, Fail, v.Status)
 	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
 	require.Equal(t, "content", v.Failures[0].Check)
@@ -69,7 +69,7 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	tg := Target{FS: "ext4", BlockSize: 1024}
 	c, _ := cases.Lookup("straddle-beyond-eof")
 	ops, _ := c.Ops(1024)
-	m, err := reference.Run(geometry(tg), ops)
+	m, err := reference.Run(geometry(tg, false), ops)
 	require.NoError(t, err)
 	bad := m.Content()
 	copy(bad[100:], mkfs.Poison) // stale data in the gap before the write
@@ -77,7 +77,7 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	rd, err := OpenImage("ext4", f)
 	require.NoError(t, err)
 	v := Verdict{Status: Pass}
-	checkCase(&v, tg, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false)
 	require.Equal(t, Fail, v.Status)
 	var checks []string
 	for _, fl := range v.Failures {

@@ -55,7 +55,14 @@ func PrintHuman(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "\nCRASH: %s\n", r.Crash)
 	}
 	if !r.Passed() {
-		fmt.Fprintf(w, "\nconsole log: %s\nimages and results: %s\nreproduce the VM: %s\n", r.Console, r.Out, r.Repro)
+		if len(r.VMs) > 1 {
+			fmt.Fprintf(w, "\nimages and results: %s\n", r.Out)
+			for _, vm := range r.VMs {
+				fmt.Fprintf(w, "VM %d (%s): console log %s\n  reproduce: %s\n", vm.Index, strings.Join(vm.Disks, ", "), vm.Console, vm.Repro)
+			}
+		} else {
+			fmt.Fprintf(w, "\nconsole log: %s\nimages and results: %s\nreproduce the VM: %s\n", r.Console, r.Out, r.Repro)
+		}
 	}
 	n := map[Status]int{}
 	for _, v := range r.Verdicts {
@@ -67,6 +74,9 @@ func PrintHuman(w io.Writer, r *Report) {
 			findings[v.Finding] = true
 			fmt.Fprintf(w, "\nKNOWN kernel finding %s\n", v.Finding)
 		}
+	}
+	if r.Callouts.Note != "" {
+		fmt.Fprintf(w, "\ncallout sequence: %s\n", r.Callouts.Note)
 	}
 	// KNOWN verdicts count as skipped in the closing line: the kernel's
 	// deviation is recorded, not passed.

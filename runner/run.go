@@ -2,13 +2,13 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
@@ -65,11 +65,17 @@ type Options struct {
 	Out string
 	// Agent is a prebuilt static guest agent; empty builds one.
 	Agent string
-	Jobs  int
+	// Jobs is make -j for the kernel build (0: the number of CPUs).
+	Jobs int
+	// VMs is how many VMs run the plan's disks in parallel; 0 means
+	// DefaultVMs. Never more than there are disks.
+	VMs int
 	// Log receives progress and stage timings.
 	Log io.Writer
 	// VMTimeout bounds the VM; 0 means 10 minutes.
 	VMTimeout time.Duration
+	// largeFolios is read from the built kernel's config by Run.
+	largeFolios bool
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -91,12 +97,17 @@ type Report struct {
 	Kernel   string    `json:"kernel"`
 	Verdicts []Verdict `json:"verdicts"`
 	Stages   []Stage   `json:"stages"`
-	// Crash is set when the guest did not finish (no done record).
-	Crash   string `json:"crash,omitempty"`
+	// Callouts says whether the callout sequences were compared.
+	Callouts CalloutCheck `json:"callouts"`
+	// Crash is set when a guest did not finish (no done record); with
+	// several VMs it names each VM that crashed and its disks.
+	Crash string `json:"crash,omitempty"`
+	// Console is the console log (one per VM, comma-separated).
 	Console string `json:"console_log"`
-	// Repro is the QEMU command line of the run.
-	Repro string `json:"repro,omitempty"`
-	Out   string `json:"out"`
+	// Repro is the QEMU command line of the run (one line per VM).
+	Repro string  `json:"repro,omitempty"`
+	VMs   []VMRun `json:"vms"`
+	Out   string  `json:"out"`
 }
 
 // Passed reports whether every verdict passed (or was skipped).
@@ -163,6 +174,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if len(o.Cases) == 0 {
 		o.Cases = cases.Catalogue
 	}
+	if o.VMs <= 0 {
+		o.VMs = DefaultVMs
+	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -187,6 +201,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	rep.Kernel = art.BzImage
+	if o.largeFolios, err = largeFolios(art.Config); err != nil {
+		return rep, err
+	}
 	note := "built " + art.Key
 	if art.Cached {
 		note = "cached " + art.Key
@@ -205,64 +222,73 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return rep, err
 		}
 	}
-	planJSON, _ := json.MarshalIndent(plan, "", " ")
-	initrd, cached, err := vmtest.Initramfs(filepath.Join(cache, "initramfs"), []vmtest.File{
-		{Path: "init", Host: agent},
-		{Path: "plan.json", Data: planJSON},
-	})
-	if err != nil {
-		return rep, err
-	}
-	st.done("initramfs", map[bool]string{true: "cached", false: "packed"}[cached])
 
-	// Boot and run.
-	var disks []string
-	for _, d := range plan.Disks {
-		disks = append(disks, imagePath(o.Out, d.Name))
-	}
+	// Boot and run: the plan's disks split across o.VMs machines.
 	total := 0
 	for _, d := range plan.Disks {
 		total += len(d.Files)
 	}
+	var mu sync.Mutex // OnRecord runs on each VM's reader goroutine
 	doneCases := 0
-	out, err := vmtest.Run(ctx, vmtest.Machine{
-		Kernel: art.BzImage, Initramfs: initrd, Disks: disks, Dir: o.Out, Timeout: o.VMTimeout,
-		OnRecord: func(r proto.Record) {
-			if r.Type == proto.Result && !strings.HasSuffix(r.Name, "/umount") {
-				doneCases++
-				// About twenty progress lines per run, whatever its size,
-				// and every case whose guest side went wrong.
-				if doneCases == total || doneCases%max(1, total/20) == 0 || r.Error != "" || strings.Contains(string(r.Data), `"err":`) {
-					fmt.Fprintf(o.Log, "  [%d/%d] %s\n", doneCases, total, r.Name)
-				}
-			}
-		},
-	})
-	if out != nil {
-		rep.Console, rep.Repro = out.ConsoleLog, out.Cmdline
-		if !out.Ready.IsZero() {
-			st.r.Stages = append(st.r.Stages, Stage{Name: "boot", Duration: out.Ready.Sub(out.Started)})
-			fmt.Fprintf(o.Log, "stage %-9s %7.1fs  to agent ready\n", "boot", out.Ready.Sub(out.Started).Seconds())
-			st.last = out.Ready
+	progress := func(r proto.Record) {
+		if r.Type != proto.Result || strings.HasSuffix(r.Name, "/umount") {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		doneCases++
+		// About twenty progress lines per run, whatever its size, and
+		// every case whose guest side went wrong.
+		if doneCases == total || doneCases%max(1, total/20) == 0 || r.Error != "" || strings.Contains(string(r.Data), `"err":`) {
+			fmt.Fprintf(o.Log, "  [%d/%d] %s\n", doneCases, total, r.Name)
 		}
 	}
+	machines, runs, cachedN, err := prepareVMs(o, plan, art.BzImage, agent, filepath.Join(cache, "initramfs"), progress)
 	if err != nil {
 		return rep, err
 	}
-	if !out.Stream.Complete {
-		rep.Crash = crashSummary(out)
+	if len(machines) == 1 {
+		st.done("initramfs", map[bool]string{true: "cached", false: "packed"}[cachedN == 1])
+	} else {
+		st.done("initramfs", fmt.Sprintf("%d VMs, %d cached", len(machines), cachedN))
 	}
-	st.done("cases", fmt.Sprintf("%d cases", doneCases))
+	outs := runVMs(ctx, machines, runs)
+	records, events, vmErr := mergeOutcomes(rep, outs)
+	if vmErr != nil && len(records) == 0 {
+		return rep, vmErr // no VM ran at all: nothing to judge
+	}
+	var boot time.Duration
+	for _, vm := range rep.VMs {
+		boot = max(boot, vm.Boot)
+	}
+	if boot > 0 {
+		st.r.Stages = append(st.r.Stages, Stage{Name: "boot", Duration: boot})
+		note := "to agent ready"
+		if len(outs) > 1 {
+			note += fmt.Sprintf(" (slowest of %d VMs)", len(outs))
+		}
+		fmt.Fprintf(o.Log, "stage %-9s %7.1fs  %s\n", "boot", boot.Seconds(), note)
+	}
+	// The cases stage is the wall time of the slowest VM after its boot.
+	var caseTime time.Duration
+	for _, vm := range rep.VMs {
+		caseTime = max(caseTime, vm.Wall-vm.Boot)
+	}
+	st.r.Stages = append(st.r.Stages, Stage{Name: "cases", Duration: caseTime, Note: fmt.Sprintf("%d cases", doneCases)})
+	fmt.Fprintf(o.Log, "stage %-9s %7.1fs  %d cases\n", "cases", caseTime.Seconds(), doneCases)
+	st.last = time.Now()
 
-	// Judge.
-	rep.Verdicts = judge(ctx, o, plan, out)
+	// Judge what came back, even when a VM failed to run: results already
+	// produced are reported before the error is.
+	rep.Callouts = newCalloutCheck(events)
+	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
 	applyFindings(spec.Source.Version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}
-	return rep, nil
+	return rep, vmErr
 }
 
 func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
@@ -335,14 +361,34 @@ func summary(vs []Verdict) string {
 	return strings.Join(parts, ", ")
 }
 
-// reference geometry for a target.
-func geometry(t Target) reference.Geometry {
+// geometry is the reference geometry of a target on a kernel with or
+// without large folios in the page cache.
+func geometry(t Target, largeFolios bool) reference.Geometry {
 	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
-	if t.FS == "xfs" {
-		// xfs enables large folios; MAX_PAGECACHE_ORDER is PMD order on x86_64.
+	if t.FS == "xfs" && largeFolios {
+		// xfs asks for large folios (mapping_set_large_folios);
+		// MAX_PAGECACHE_ORDER is PMD order on x86_64.
 		g.MaxFolio = 2 << 20
 	}
 	return g
+}
+
+// largeFolios reports whether a kernel, by its .config, gives page-cache
+// mappings large folios: mapping_set_folio_order_range
+// (include/linux/pagemap.h:408-413) returns without setting an order unless
+// CONFIG_TRANSPARENT_HUGEPAGE is on, so without THP xfs's request is
+// ignored, mapping_max_folio_size is PAGE_SIZE and every folio is one page.
+func largeFolios(configPath string) (bool, error) {
+	b, err := os.ReadFile(configPath)
+	if err != nil {
+		return false, fmt.Errorf("kernel config: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "CONFIG_TRANSPARENT_HUGEPAGE=y" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // sortVerdicts orders by disk then case, for stable reports.

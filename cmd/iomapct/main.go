@@ -143,7 +143,7 @@ type runFlags struct {
 	buildFlags
 	fsList, bsList, caseList, out, agent string
 	timeout                              time.Duration
-	random, randomOps                    int
+	random, randomOps, vms               int
 	seed                                 int64
 }
 
@@ -158,6 +158,8 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
+	// Not -j: that is make -j for the kernel build (buildFlags).
+	fs.IntVar(&r.vms, "vms", runner.DefaultVMs, "run the filesystem images in this many VMs at once (at most one per image; -j is make -j of the kernel build)")
 }
 
 // options turns the flags into runner options (without the series).
@@ -192,6 +194,9 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 			}
 		}
 	}
+	if r.vms < 1 {
+		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
+	}
 	src, err := r.source(ctx)
 	if err != nil {
 		return runner.Options{}, err
@@ -201,7 +206,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	}
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
-		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, Log: os.Stderr, VMTimeout: r.timeout,
+		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil

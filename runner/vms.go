@@ -1,0 +1,200 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/vmtest"
+	"github.com/iomapct/iomapct/vmtest/proto"
+)
+
+// DefaultVMs is how many VMs a run uses unless told otherwise; to be set
+// by measuring the full matrix (BENCHMARKS.md, "Parallel VMs").
+const DefaultVMs = 1
+
+// VMRun is one VM of a run: the disks it ran and where its logs are.
+type VMRun struct {
+	Index   int      `json:"index"`
+	Disks   []string `json:"disks"`
+	Console string   `json:"console_log"`
+	Results string   `json:"results"`
+	// Repro is the QEMU command line that reruns this VM alone.
+	Repro string `json:"repro,omitempty"`
+	// Crash is set when this VM's guest did not finish.
+	Crash string        `json:"crash,omitempty"`
+	Boot  time.Duration `json:"boot_ns,omitempty"`
+	Wall  time.Duration `json:"wall_ns,omitempty"`
+}
+
+// fsCost weighs a filesystem's time per op in the guest, relative to ext2
+// (percent). Measured from the agent's record timestamps of one full-matrix
+// run (--random 50, one VM, TCG): per disk, from its first case to its
+// unmount, with nearly equal op counts on every disk: ext2 1.4 s, xfs
+// 1.7 s, ext4 2.0 s, gfs2 3.4 s (1k and 4k averaged).
+var fsCost = map[string]int{"ext2": 100, "xfs": 120, "ext4": 140, "gfs2": 240}
+
+// splitPlan deals the plan's disks out to n VMs: the most expensive disk
+// first, each to the VM with the least work so far (ties to the lower VM),
+// so the split depends only on the plan. A disk's cost is its op count plus
+// a few ops' worth per file (create, fstat, trace read, report), weighed by
+// fsCost. Each VM keeps its disks in plan order; no VM is left empty.
+func splitPlan(plan *cases.Plan, n int) [][]int {
+	n = max(1, min(n, len(plan.Disks)))
+	cost := make([]int, len(plan.Disks))
+	order := make([]int, len(plan.Disks))
+	for i, d := range plan.Disks {
+		order[i] = i
+		for _, f := range d.Files {
+			cost[i] += len(f.Ops) + 4
+		}
+		w, ok := fsCost[d.FS]
+		if !ok {
+			w = 100
+		}
+		cost[i] *= w
+	}
+	sort.SliceStable(order, func(a, b int) bool { return cost[order[a]] > cost[order[b]] })
+	groups := make([][]int, n)
+	load := make([]int, n)
+	for _, d := range order {
+		best := 0
+		for v := 1; v < n; v++ {
+			if load[v] < load[best] {
+				best = v
+			}
+		}
+		groups[best] = append(groups[best], d)
+		load[best] += cost[d]
+	}
+	for _, g := range groups {
+		slices.Sort(g)
+	}
+	return groups
+}
+
+// vmOutcome is what one VM left behind.
+type vmOutcome struct {
+	run VMRun
+	out *vmtest.Outcome
+	err error
+}
+
+// prepareVMs makes one machine per group of disks. Each gets its own plan
+// (its disks renumbered vda, vdb, ...), its own initramfs, and, when there
+// is more than one, its own directory vm-N under the run directory for
+// console.log and results.jsonl. It returns the machines and how many
+// initramfs archives came from the cache.
+func prepareVMs(o Options, plan *cases.Plan, kernelImage, agent, initramfsCache string, onRecord func(proto.Record)) ([]vmtest.Machine, []VMRun, int, error) {
+	groups := splitPlan(plan, o.VMs)
+	machines := make([]vmtest.Machine, len(groups))
+	runs := make([]VMRun, len(groups))
+	cachedN := 0
+	for g, disks := range groups {
+		sub := &cases.Plan{}
+		var images, names []string
+		for j, i := range disks {
+			d := plan.Disks[i]
+			d.Device = fmt.Sprintf("/dev/vd%c", 'a'+j)
+			sub.Disks = append(sub.Disks, d)
+			images = append(images, imagePath(o.Out, d.Name))
+			names = append(names, d.Name)
+		}
+		planJSON, _ := json.MarshalIndent(sub, "", " ")
+		initrd, cached, err := vmtest.Initramfs(initramfsCache, []vmtest.File{
+			{Path: "init", Host: agent},
+			{Path: "plan.json", Data: planJSON},
+		})
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("initramfs of VM %d (%s): %w", g, strings.Join(names, ", "), err)
+		}
+		if cached {
+			cachedN++
+		}
+		dir := o.Out
+		if len(groups) > 1 {
+			dir = filepath.Join(o.Out, fmt.Sprintf("vm-%d", g))
+		}
+		runs[g] = VMRun{Index: g, Disks: names}
+		machines[g] = vmtest.Machine{Kernel: kernelImage, Initramfs: initrd, Disks: images, Dir: dir, Timeout: o.VMTimeout, OnRecord: onRecord}
+	}
+	return machines, runs, cachedN, nil
+}
+
+// runVMs boots every machine at once and waits for all of them.
+func runVMs(ctx context.Context, machines []vmtest.Machine, runs []VMRun) []vmOutcome {
+	outs := make([]vmOutcome, len(machines))
+	var wg sync.WaitGroup
+	for g := range machines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := vmtest.Run(ctx, machines[g])
+			r := &outs[g]
+			r.run, r.out, r.err = runs[g], out, err
+			if out != nil {
+				r.run.Console, r.run.Results, r.run.Repro = out.ConsoleLog, out.Results, out.Cmdline
+				r.run.Wall = out.Ended.Sub(out.Started)
+				if !out.Ready.IsZero() {
+					r.run.Boot = out.Ready.Sub(out.Started)
+				}
+				if err == nil && !out.Stream.Complete {
+					r.run.Crash = crashSummary(out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return outs
+}
+
+// mergeOutcomes gathers the records of every VM and the callout events the
+// kernel exports (from the first VM whose agent reported them), and sets
+// the report's crash, console and repro fields: a crash names the VM and
+// its disks when there is more than one.
+func mergeOutcomes(rep *Report, outs []vmOutcome) ([]proto.Record, []string, error) {
+	var records []proto.Record
+	var events []string
+	gotEvents := false
+	var consoles, repros, crashes []string
+	var firstErr error
+	for _, vo := range outs {
+		rep.VMs = append(rep.VMs, vo.run)
+		if vo.err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("VM %d (%s): %w", vo.run.Index, strings.Join(vo.run.Disks, ", "), vo.err)
+		}
+		if vo.out == nil {
+			continue
+		}
+		consoles = append(consoles, vo.run.Console)
+		repros = append(repros, vo.run.Repro)
+		if vo.run.Crash != "" {
+			c := vo.run.Crash
+			if len(outs) > 1 {
+				c = fmt.Sprintf("VM %d (%s): %s", vo.run.Index, strings.Join(vo.run.Disks, ", "), c)
+			}
+			crashes = append(crashes, c)
+		}
+		for _, r := range vo.out.Stream.Records {
+			if r.Type == proto.Ready && !gotEvents {
+				// The ready record lists the trace events the guest
+				// could enable (null: none).
+				if len(r.Data) > 0 && json.Unmarshal(r.Data, &events) == nil {
+					gotEvents = true
+				}
+			}
+			records = append(records, r)
+		}
+	}
+	rep.Console = strings.Join(consoles, ", ")
+	rep.Repro = strings.Join(repros, "\n  ")
+	rep.Crash = strings.Join(crashes, "; ")
+	return records, events, firstErr
+}
