@@ -48,6 +48,7 @@ func (m *Model) getFolio(pos, length int64) (start, size int64) {
 		m.fhead[p] = int32(idx + 1)
 	}
 	m.ford[idx] = uint8(order)
+	m.fra[idx] = false
 	start, size = idx<<m.pbits, m.ps<<order
 	m.clearBlockFlags(start, start+size, fUptodate|fDirty)
 	return start, size
@@ -196,6 +197,7 @@ func (m *Model) removeFolio(s, z int64) {
 	for p := s >> m.pbits; p < (s+z)>>m.pbits; p++ {
 		m.fhead[p] = 0
 	}
+	m.fra[s>>m.pbits] = false
 	m.clearBlockFlags(s, s+z, fUptodate|fDirty)
 }
 
@@ -207,6 +209,9 @@ func (m *Model) splitFolio(s, z int64) {
 			m.fhead[q] = int32(h + 1)
 		}
 		m.ford[h] = uint8(m.minOrd)
+		if p != s {
+			m.fra[h] = false // the head keeps its flags
+		}
 	}
 }
 
