@@ -154,8 +154,20 @@ func (m *Model) writeback(a, b int64) {
 	if m.stuffed {
 		return // the dinode is the data; nothing in the page cache is dirty
 	}
-	a = roundDown(a, m.maxFol)
-	b = min(roundUp(b, m.maxFol), m.cachedEnd())
+	// Widen to the folios at the edges (filemap_write_and_wait_range
+	// writes every dirty folio overlapping the range, and iomap writes a
+	// folio's dirty blocks together). Only cached blocks can be dirty, so
+	// nothing outside a folio needs looking at. Rounding to the largest
+	// folio size instead would clean unrelated folios up to 2 MiB away.
+	if s, _, ok := m.folioAt(a); ok {
+		a = s
+	}
+	if b > a {
+		if s, z, ok := m.folioAt(b - 1); ok {
+			b = s + z
+		}
+	}
+	b = min(b, m.cachedEnd())
 	first, end := m.blockRange(a, b)
 	for i := first; i < end; i++ {
 		bl := &m.blocks[i]

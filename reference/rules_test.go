@@ -739,3 +739,14 @@ func TestPageCacheAsyncRa_NextWindowLargerFolios_readahead_611_674(t *testing.T)
 		cases.Op{Kind: cases.Remount})
 	assert.Equal(t, raState{}, m.ra)
 }
+
+// filemap_write_and_wait_range (msync, O_DIRECT, the zero-range flush)
+// writes the dirty folios overlapping its range and no others; with 2 MiB
+// folios possible, rounding the range to that size would clean folios the
+// kernel leaves dirty.
+func TestWriteback_OnlyOverlappingFolios_filemap_write_and_wait_range(t *testing.T) {
+	m := mustRun(t, xfs1kTHP, pw(0x40000, 0x10), pw(0, 0x10), cases.Op{Kind: cases.DirectWrite, Off: 0x30000, Len: 0x400})
+	assert.NotZero(t, m.blocks[0].flags&fDirty, "block 0 is not in the direct write's range")
+	m = mustRun(t, xfs1kTHP, pw(0, 0x10), fsync)
+	assert.Zero(t, m.blocks[0].flags&fDirty)
+}
