@@ -29,9 +29,10 @@
 // writeback and reclaim (the model only writes back on fsync/sync/msync,
 // drop_caches, remount, O_DIRECT and zero-range flushes, and never evicts
 // a clean folio on its own), folio allocation falling back to smaller
-// orders under memory pressure (high-order readahead and write_begin folios
-// are allocated with __GFP_NORETRY), ext4 nodelalloc, data=journal and
-// inline_data.
+// orders under memory pressure (write_begin asks for orders above the
+// minimum with __GFP_NORETRY, mm/filemap.c:1942-1943, and readahead always,
+// readahead_gfp_mask at include/linux/pagemap.h:680-683), ext4 nodelalloc,
+// data=journal and inline_data.
 package reference
 
 import (

@@ -15,14 +15,19 @@ import "math/bits"
 // file and starts a fresh one (file_ra_state_init).
 
 const (
-	// raPages is f_ra.ra_pages: the bdi's ra_pages, which
-	// blk_apply_bdi_limits (block/blk-settings.c) sets to
-	// max(io_opt * 2 / PAGE_SIZE, VM_READAHEAD_PAGES); virtio-blk under
-	// QEMU reports no optimal I/O size, so VM_READAHEAD_PAGES, 128 KiB
-	// (include/linux/mm.h).
+	// raPagesBytes is f_ra.ra_pages (file_ra_state_init,
+	// mm/readahead.c:139) in bytes: the bdi's ra_pages, which
+	// blk_apply_bdi_limits (block/blk-settings.c:69-71) makes
+	// max3(ra_pages, io_opt * 2 / PAGE_SIZE, VM_READAHEAD_PAGES).
+	// virtio_blk sets io_opt only from a non-zero opt_io_size
+	// (drivers/block/virtio_blk.c:1309-1312), which vmtest's
+	// virtio-blk-pci disks do not set, and nothing in the guest writes
+	// read_ahead_kb: VM_READAHEAD_PAGES, 128 KiB
+	// (include/linux/pagemap.h:1375).
 	raPagesBytes = 128 << 10
-	// mmapLotsAMiss is MMAP_LOTSAMISS (mm/filemap.c): past this many
-	// read-around misses without hits a file gets no more read-around.
+	// mmapLotsAMiss is MMAP_LOTSAMISS (mm/filemap.c:3092): past this
+	// many read-around misses without hits a file gets no more
+	// read-around.
 	mmapLotsAMiss = 100
 )
 
