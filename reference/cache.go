@@ -48,6 +48,7 @@ func (m *Model) getFolio(pos, length int64) (start, size int64) {
 		m.fhead[p] = int32(idx + 1)
 	}
 	m.ford[idx] = uint8(order)
+	m.fra[idx] = false
 	start, size = idx<<m.pbits, m.ps<<order
 	m.clearBlockFlags(start, start+size, fUptodate|fDirty)
 	return start, size
@@ -153,8 +154,20 @@ func (m *Model) writeback(a, b int64) {
 	if m.stuffed {
 		return // the dinode is the data; nothing in the page cache is dirty
 	}
-	a = roundDown(a, m.maxFol)
-	b = min(roundUp(b, m.maxFol), m.cachedEnd())
+	// Widen to the folios at the edges (filemap_write_and_wait_range
+	// writes every dirty folio overlapping the range, and iomap writes a
+	// folio's dirty blocks together). Only cached blocks can be dirty, so
+	// nothing outside a folio needs looking at. Rounding to the largest
+	// folio size instead would clean unrelated folios up to 2 MiB away.
+	if s, _, ok := m.folioAt(a); ok {
+		a = s
+	}
+	if b > a {
+		if s, z, ok := m.folioAt(b - 1); ok {
+			b = s + z
+		}
+	}
+	b = min(b, m.cachedEnd())
 	first, end := m.blockRange(a, b)
 	for i := first; i < end; i++ {
 		bl := &m.blocks[i]
@@ -196,6 +209,7 @@ func (m *Model) removeFolio(s, z int64) {
 	for p := s >> m.pbits; p < (s+z)>>m.pbits; p++ {
 		m.fhead[p] = 0
 	}
+	m.fra[s>>m.pbits] = false
 	m.clearBlockFlags(s, s+z, fUptodate|fDirty)
 }
 
@@ -207,6 +221,9 @@ func (m *Model) splitFolio(s, z int64) {
 			m.fhead[q] = int32(h + 1)
 		}
 		m.ford[h] = uint8(m.minOrd)
+		if p != s {
+			m.fra[h] = false // the head keeps its flags
+		}
 	}
 }
 

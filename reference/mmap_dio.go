@@ -39,22 +39,6 @@ func (m *Model) mmapWrite(off, length int64) error {
 	return nil
 }
 
-// fault write-faults every page of [a, b) and runs page_mkwrite.
-func (m *Model) fault(a, b int64) {
-	m.ensure(b)
-	if m.fs == fsGFS2 && m.stuffed {
-		m.unstuff()
-	}
-	for pos := roundDown(a, m.ps); pos < b; {
-		fs, fz, ok := m.folioAt(pos)
-		if !ok || !m.folioUptodate(fs, fz) {
-			fs, fz = m.readFolio(pos)
-		}
-		m.pageMkwrite(fs, fz)
-		pos = fs + fz
-	}
-}
-
 func (m *Model) pageMkwrite(fs, fz int64) {
 	length := fz
 	if fs+fz > m.size {

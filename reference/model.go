@@ -29,8 +29,10 @@
 // writeback and reclaim (the model only writes back on fsync/sync/msync,
 // drop_caches, remount, O_DIRECT and zero-range flushes, and never evicts
 // a clean folio on its own), folio allocation falling back to smaller
-// orders under memory pressure, readahead folio sizes (faults create
-// minimum-order folios), ext4 nodelalloc, data=journal and inline_data.
+// orders under memory pressure (write_begin asks for orders above the
+// minimum with __GFP_NORETRY, mm/filemap.c:1942-1943, and readahead always,
+// readahead_gfp_mask at include/linux/pagemap.h:680-683), ext4 nodelalloc,
+// data=journal and inline_data.
 package reference
 
 import (
@@ -79,6 +81,9 @@ type Model struct {
 	// p, 0 when page p is not cached; ford[head] is that folio's order.
 	fhead []int32
 	ford  []uint8
+	// fra[head]: the folio carries PG_readahead (readahead.go).
+	fra []bool
+	ra  raState // the guest's struct file's f_ra
 
 	stuffed bool // gfs2 di_height == 0
 	jdata   bool // gfs2 GFS2_DIF_JDATA
@@ -347,6 +352,11 @@ func (m *Model) Apply(index int, op cases.Op) error {
 	case cases.DropCaches, cases.Remount:
 		m.writeback(0, m.cachedEnd())
 		m.dropCache(0, m.cachedEnd())
+		if op.Kind == cases.Remount {
+			// The guest reopens the file: a fresh f_ra
+			// (file_ra_state_init, mm/readahead.c).
+			m.ra = raState{}
+		}
 	case cases.JournalData:
 		return m.setJournalData()
 	default:
@@ -377,6 +387,7 @@ func (m *Model) ensure(end int64) {
 	for int64(len(m.fhead)) < np {
 		m.fhead = append(m.fhead, 0)
 		m.ford = append(m.ford, 0)
+		m.fra = append(m.fra, false)
 	}
 }
 

@@ -643,3 +643,116 @@ func TestZeroSkipsAreRecorded_bufferedio_1409_1416(t *testing.T) {
 	m := mustRun(t, xfs1kPage, pw(0, 100), fsync, pw(5000, 10))
 	assert.Equal(t, []Span{{Op: 2, Pos: 1024, Len: 5000 - 1024}}, m.ZeroSkips())
 }
+
+// folioOf returns the cached folio holding page p as (first page, pages),
+// or (-1, 0) when p is not cached.
+func folioOf(m *Model, p int64) (int64, int64) {
+	s, z, ok := m.folioAt(p << m.pbits)
+	if !ok {
+		return -1, 0
+	}
+	return s >> m.pbits, z >> m.pbits
+}
+
+var xfs1kTHP = Geometry{FS: "xfs", BlockSize: 1024, PageSize: 4096, MaxFolio: 2 << 20}
+
+// A store to an uncached page reads around it: do_sync_mmap_readahead
+// (mm/filemap.c:3198-3207) sets a window of ra_pages (32) from 16 pages
+// before the fault, and page_cache_ra_order (mm/readahead.c:452-505) fills
+// it with order-2 folios when the mapping has large folios. page_mkwrite
+// then dirties the whole faulted folio, so on xfs the 16 KiB around the
+// store get delalloc and are written by msync: a later zero range whose
+// first block lies in that folio but not in the stored page zeroes it
+// (random-xfs-37 and -48 on v2 with THP). With one-page folios the same
+// window is read in pages and only the stored page is dirtied.
+func TestDoSyncMmapReadahead_ReadAroundOrder2_filemap_3146_3208_readahead_452_505(t *testing.T) {
+	ops := []cases.Op{
+		{Kind: cases.Truncate, Off: 0x40000},
+		{Kind: cases.MmapWrite, Off: 0x20010, Len: 0x10}, // page 32
+		{Kind: cases.ZeroRange, Off: 0x23c3d, Len: 0x800},
+	}
+	m := mustRun(t, xfs1kTHP, ops[:2]...)
+	for p := int64(16); p < 48; p++ {
+		s, n := folioOf(m, p)
+		assert.Equal(t, [2]int64{p &^ 3, 4}, [2]int64{s, n}, "page %d", p)
+	}
+	s, _ := folioOf(m, 48)
+	assert.Equal(t, int64(-1), s, "the window ends at page 47")
+	assert.True(t, m.fra[40], "PG_readahead on the folio holding start+size-async_size")
+	assert.Equal(t, raState{start: 16, size: 32, async: 8, mmapMiss: 1}, m.ra)
+	// xfs_flush_unmap_range then splits the folio; the blocks stay.
+	m = mustRun(t, xfs1kTHP, ops...)
+	assert.Equal(t, []co{{CalloutZero, 0x23c3d, 0x3c3, 0x3c3, 0x3c3, 0x1000, MapMapped, 0}}, callouts(m, 2),
+		"block 0x23c00 was allocated by page_mkwrite of folio [0x20000, 0x24000)")
+
+	m = mustRun(t, xfs1kPage, ops[:2]...)
+	for _, p := range []int64{16, 32, 47} {
+		s, n := folioOf(m, p)
+		assert.Equal(t, [2]int64{p, 1}, [2]int64{s, n}, "one-page folios: page %d", p)
+	}
+	m = mustRun(t, xfs1kPage, ops...)
+	assert.Empty(t, callouts(m, 2), "block 0x23c00 is still a hole")
+}
+
+// The window stops at the first cached page (filemap_add_folio -EEXIST,
+// mm/readahead.c:501-503) and do_page_cache_ra reads ra->size pages from
+// there in minimum-order folios, skipping cached ones (readahead.c:302-321,
+// 244-296), past the original window; it is cut at the EOF page, as the
+// order-2 folios are shrunk not to pass it (readahead.c:498-500).
+func TestPageCacheRaOrder_EEXISTFallsBackToPages_readahead_452_519_do_page_cache_ra_302_321(t *testing.T) {
+	m := mustRun(t, xfs1kTHP,
+		cases.Op{Kind: cases.Truncate, Off: 0x3a800}, // EOF in page 58
+		pw(0x1e000, 0x10), // page 30 cached
+		cases.Op{Kind: cases.MmapWrite, Off: 0x20010, Len: 0x10})
+	for _, c := range []struct{ p, s, n int64 }{
+		{16, 16, 4}, {27, 24, 4}, {28, 28, 1}, {30, 30, 1}, {32, 32, 1}, {47, 47, 1}, {58, 58, 1}, {59, -1, 0},
+	} {
+		s, n := folioOf(m, c.p)
+		assert.Equal(t, [2]int64{c.s, c.n}, [2]int64{s, n}, "page %d", c.p)
+	}
+	assert.True(t, m.fra[51], "the fallback marks index+nr-lookahead, nr cut at EOF: 28+31-8")
+
+	m = mustRun(t, xfs1kTHP,
+		cases.Op{Kind: cases.Truncate, Off: 0x26800}, // EOF in page 38
+		cases.Op{Kind: cases.MmapWrite, Off: 0x20010, Len: 0x10})
+	for _, c := range []struct{ p, s, n int64 }{{32, 32, 4}, {36, 36, 2}, {38, 38, 1}, {39, -1, 0}} {
+		s, n := folioOf(m, c.p)
+		assert.Equal(t, [2]int64{c.s, c.n}, [2]int64{s, n}, "page %d", c.p)
+	}
+}
+
+// Storing on into the folio that carries PG_readahead reads the next
+// window: do_async_mmap_readahead (mm/filemap.c:3215-3237) and
+// page_cache_async_ra (mm/readahead.c:611-674) move the window on by its
+// size at the expected index and ask page_cache_ra_order for the folio's
+// order plus 2: 64 KiB folios after 16 KiB ones.
+func TestPageCacheAsyncRa_NextWindowLargerFolios_readahead_611_674(t *testing.T) {
+	m := mustRun(t, xfs1kTHP,
+		cases.Op{Kind: cases.Truncate, Off: 0x80000},
+		cases.Op{Kind: cases.MmapWrite, Off: 0x20000, Len: 0xa000}) // pages 32..41
+	for _, c := range []struct{ p, s, n int64 }{{40, 40, 4}, {48, 48, 16}, {79, 64, 16}, {80, -1, 0}} {
+		s, n := folioOf(m, c.p)
+		assert.Equal(t, [2]int64{c.s, c.n}, [2]int64{s, n}, "page %d", c.p)
+	}
+	assert.False(t, m.fra[40], "the flag is cleared on the hit")
+	assert.True(t, m.fra[48])
+	assert.Equal(t, raState{start: 48, size: 32, async: 32}, m.ra, "one miss, nine hits")
+
+	// A remount reopens the file: the next miss starts from a fresh f_ra.
+	m = mustRun(t, xfs1kTHP,
+		cases.Op{Kind: cases.Truncate, Off: 0x80000},
+		cases.Op{Kind: cases.MmapWrite, Off: 0x20000, Len: 1},
+		cases.Op{Kind: cases.Remount})
+	assert.Equal(t, raState{}, m.ra)
+}
+
+// filemap_write_and_wait_range (msync, O_DIRECT, the zero-range flush)
+// writes the dirty folios overlapping its range and no others; with 2 MiB
+// folios possible, rounding the range to that size would clean folios the
+// kernel leaves dirty.
+func TestWriteback_OnlyOverlappingFolios_filemap_write_and_wait_range(t *testing.T) {
+	m := mustRun(t, xfs1kTHP, pw(0x40000, 0x10), pw(0, 0x10), cases.Op{Kind: cases.DirectWrite, Off: 0x30000, Len: 0x400})
+	assert.NotZero(t, m.blocks[0].flags&fDirty, "block 0 is not in the direct write's range")
+	m = mustRun(t, xfs1kTHP, pw(0, 0x10), fsync)
+	assert.Zero(t, m.blocks[0].flags&fDirty)
+}

@@ -146,6 +146,16 @@ func (m *Model) runEnd(b, limit int64, a uint8) int64 {
 // iomapWriteIter models iomap_write_iter (buffered-io.c:945-1051) over one
 // mapping: it returns the bytes written and whether the loop ended on a
 // user-copy fault.
+//
+// With large folios the length asked of write_begin, and so the order of a
+// folio it creates (fgf_set_order, via iomap_get_folio at 635-646), is
+// bounded by the mapping's end (972-973, iomap_length). On xfs the model's
+// mapping edges are those of its own allocation, without speculative
+// preallocation (see xfsBeginWrite) or the extent splits of physically
+// discontiguous blocks; where the kernel's mapping ends elsewhere, the
+// folios it creates differ in size, and with them the steps of a short
+// copy (which folio the copy fails in, how long the rejected step is, how
+// often it is retried), though not the bytes written.
 func (m *Model) iomapWriteIter(pos, length, opEnd, limit int64, mp iomapping) (total int64, efault bool) {
 	chunk := m.maxFol // mapping_max_folio_size (buffered-io.c:952)
 	for {
