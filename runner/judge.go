@@ -77,6 +77,14 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			switch {
 			case !ok:
 				v.errorf("crash", "the guest never reported this case")
+			case !clean:
+				// The guest died (or was killed) before unmounting this
+				// disk: what the case wrote may still have been in the page
+				// cache or the journal, which the host readers do not
+				// replay. Judging the image would report data loss that
+				// is only the crash's; the case's guest record survives in
+				// results.jsonl and its kernel messages below.
+				v.errorf("crash", "not judged on disk: the guest never unmounted %s, so its image may lack this case's data", d.Name)
 			case openErr != nil:
 				v.errorf("image", "%v", openErr)
 			default:

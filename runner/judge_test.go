@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/reference"
+	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
 // judgeImage plays the guest without a VM: it writes what the model
@@ -104,4 +106,33 @@ func TestKernelReportFailsTheCase(t *testing.T) {
 	kernelReports(&quiet, []string{"[    2.728080] ext2 filesystem being mounted at /mnt/ext2-1k supports timestamps until 2038-01-19 (0x7fffffff)"})
 	assert.Equal(t, Pass, quiet.Status)
 	assert.Len(t, quiet.Console, 1)
+}
+
+// A case the guest reported on a disk it never unmounted (it died in a
+// later case) is not judged against the image, which may lack its data:
+// it is an error that says why, never a content failure, and the disk's
+// own verdict names the missing unmount.
+func TestJudgeSkipsImageOfDiskNeverUnmounted(t *testing.T) {
+	plan, res, _ := judgeImage(t, []byte("x"))
+	out := t.TempDir()
+	o := Options{Out: out, Revision: "baseline", Matrix: []Target{{FS: "ext4", BlockSize: 1024}}}
+	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext4-1k", FS: "ext4", BlockSize: 1024, Files: []cases.FilePlan{plan}}}}
+	res.Disk, res.Case = "ext4-1k", plan.Case
+	data, err := json.Marshal(res)
+	require.NoError(t, err)
+	records := []proto.Record{{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data}}
+	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	require.Len(t, vs, 2)
+	byCase := map[string]Verdict{}
+	for _, v := range vs {
+		byCase[v.Case] = v
+	}
+	c := byCase[plan.Case]
+	assert.Equal(t, Error, c.Status)
+	require.Len(t, c.Failures, 1)
+	assert.Equal(t, "crash", c.Failures[0].Check)
+	assert.Contains(t, c.Failures[0].Msg, "never unmounted ext4-1k")
+	fs := byCase["(unmount+fsck)"]
+	assert.Equal(t, Error, fs.Status)
+	assert.Contains(t, fs.Failures[0].Msg, "never unmounted")
 }
