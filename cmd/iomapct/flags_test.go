@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,4 +41,15 @@ func TestVMsFlagRejectsNoVMs(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "--vms: "+n+" is not a number of VMs")
 	}
+}
+
+// --case-timeout reaches the runner, where vmtest's watchdog reads it.
+func TestCaseTimeoutFlagReachesTheRunner(t *testing.T) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	require.NoError(t, fs.Parse([]string{"--case-timeout", "7s", "--out", t.TempDir()}))
+	o, err := rf.options(context.Background(), "test")
+	require.NoError(t, err)
+	assert.Equal(t, 7*time.Second, o.CaseTimeout)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/runner"
+	"github.com/iomapct/iomapct/vmtest"
 )
 
 const (
@@ -142,7 +143,7 @@ func (b *buildFlags) seriesDir() (string, error) {
 type runFlags struct {
 	buildFlags
 	fsList, bsList, caseList, out, agent string
-	timeout                              time.Duration
+	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	seed                                 int64
 }
@@ -155,6 +156,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
 	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
 	fs.DurationVar(&r.timeout, "vm-timeout", 10*time.Minute, "deadline for the whole VM")
+	fs.DurationVar(&r.caseTimeout, "case-timeout", vmtest.DefaultCaseTimeout, "a case running longer is a hang: the guest's blocked tasks are dumped and the VM killed (negative: no per-case limit)")
 	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
@@ -207,6 +209,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
+		CaseTimeout: r.caseTimeout,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
