@@ -205,7 +205,9 @@ func ensureTree(ctx context.Context, src, tree string, owned bool) error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", `tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -`, "sh", src, tmp)
+	// pipefail: a reading tar that fails must fail the copy, not leave a
+	// silently partial tree behind a writing tar that succeeded.
+	cmd := exec.CommandContext(ctx, "bash", "-c", `set -o pipefail; tar -C "$1" --exclude=./.git -cf - . | tar -C "$2" -xf -`, "bash", src, tmp)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("copy %s to work tree: %v: %s", src, err, out)
 	}
