@@ -43,6 +43,10 @@ type Result struct {
 	// Trace holds the file's iomap callout trace events, in order, where
 	// the kernel exports them (the series under test adds them).
 	Trace []string `json:"trace,omitempty"`
+	// TraceErr says why Trace cannot be trusted (it could not be read, or
+	// the ring buffer dropped events); the callout check then reports that
+	// instead of comparing.
+	TraceErr string `json:"trace_err,omitempty"`
 	// Kernel holds the kernel log records of level KERN_WARNING or worse
 	// logged while the case ran (read from /dev/kmsg in the guest).
 	Kernel []string `json:"kernel,omitempty"`

@@ -89,7 +89,12 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				if m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected); m != nil && cc.Applies {
+				m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
+				switch {
+				case m == nil || !cc.Applies:
+				case res.TraceErr != "":
+					v.errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
+				default:
 					checkCallouts(&v, m, f.Ops, res.Trace, slices.Contains(cc.Events, evFolioDone))
 				}
 			}

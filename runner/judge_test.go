@@ -136,3 +136,42 @@ func TestJudgeSkipsImageOfDiskNeverUnmounted(t *testing.T) {
 	assert.Equal(t, Error, fs.Status)
 	assert.Contains(t, fs.Failures[0].Msg, "never unmounted")
 }
+
+// A trace the guest could not trust (the ring buffer dropped events) is
+// reported as such where the callouts would be compared, never compared.
+func TestJudgeReportsAnUnusableTrace(t *testing.T) {
+	c, _ := cases.Lookup("straddle-beyond-eof")
+	ops, err := c.Ops(1024)
+	require.NoError(t, err)
+	m, err := reference.Run(geometry(Target{FS: "ext4", BlockSize: 1024}, false), ops)
+	require.NoError(t, err)
+	plan, res, img := judgeImage(t, m.Content())
+	out := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(out, "images"), 0o755))
+	b, err := os.ReadFile(img.Name())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(imagePath(out, "ext4-1k"), b, 0o644))
+	o := Options{Out: out, Revision: "v2", Matrix: []Target{{FS: "ext4", BlockSize: 1024}}}
+	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext4-1k", FS: "ext4", BlockSize: 1024, Files: []cases.FilePlan{plan}}}}
+	res.Disk, res.Case = "ext4-1k", plan.Case
+	res.TraceErr = "the trace ring buffer dropped events"
+	data, err := json.Marshal(res)
+	require.NoError(t, err)
+	umount, err := json.Marshal(cases.DiskResult{Disk: "ext4-1k"})
+	require.NoError(t, err)
+	records := []proto.Record{
+		{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data},
+		{Type: proto.Result, Name: "ext4-1k/umount", Data: umount},
+	}
+	for _, v := range judge(context.Background(), o, p, records, newCalloutCheck([]string{evBegin, evEnd})) {
+		if v.Case != plan.Case {
+			continue
+		}
+		require.Equal(t, Error, v.Status, "%v", v.Failures)
+		require.Len(t, v.Failures, 1)
+		assert.Equal(t, "callouts", v.Failures[0].Check)
+		assert.Contains(t, v.Failures[0].Msg, "not compared: the trace ring buffer dropped events")
+		return
+	}
+	t.Fatal("no verdict for the case")
+}

@@ -92,7 +92,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		if res.Ino != 0 {
 			var err error
 			if res.Trace, err = tr.Lines(fmt.Sprintf(" ino %#x ", res.Ino)); err != nil {
-				res.Err = err.Error()
+				res.TraceErr = err.Error() // the ops themselves went as res says
 			}
 		}
 		guest.Mark("case %s end", name)

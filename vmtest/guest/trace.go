@@ -4,9 +4,12 @@ package guest
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -57,15 +60,32 @@ func (t *Tracer) Lines(match string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return traceLines(f, match, t.events)
+}
+
+// ErrTraceLost says the ring buffer overwrote events of the case (ftrace
+// prints "CPU:N [LOST M EVENTS]" where it did): the sequence read back has
+// holes, and comparing it would report callouts the kernel did make as
+// missing.
+var ErrTraceLost = errors.New("the trace ring buffer dropped events (buffer_size_kb too small for this case)")
+
+var lostLine = regexp.MustCompile(`^CPU:\d+ \[LOST( \d+)? EVENTS\]`)
+
+func traceLines(r io.Reader, match string, events []string) ([]string, error) {
 	var out []string
-	sc := bufio.NewScanner(f)
+	lost := false
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if lostLine.MatchString(line) {
+			lost = true
+			continue
+		}
 		if strings.HasPrefix(line, "#") || !strings.Contains(line, match) {
 			continue
 		}
-		for _, ev := range t.events {
+		for _, ev := range events {
 			if i := strings.Index(line, " "+ev+": "); i >= 0 {
 				out = append(out, line[i+1:])
 				break
@@ -74,6 +94,9 @@ func (t *Tracer) Lines(match string) ([]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return out, fmt.Errorf("read trace: %w", err)
+	}
+	if lost {
+		return out, ErrTraceLost
 	}
 	return out, nil
 }
