@@ -89,6 +89,11 @@ var eofCases = []Case{
 		Gen:  func(bs int64) []Op { return ops(pwrite(0, 100), remountOp, pollute, pwrite(2*bs, 10), fsyncOp) },
 	},
 	{
+		Name: "pollute-then-dio-extend",
+		Doc:  "polluteeof, then an O_DIRECT write far past EOF: the size grows without a buffered write, so the garbage the EOF folio holds past the old EOF must be zeroed before that folio is written back (xfs_file_write_checks zeroes from the old EOF; ext4's DIO extension does not)",
+		Gen:  func(bs int64) []Op { return ops(pwrite(0, 123), pollute, dwrite(16*pageSize, bs), fsyncOp) },
+	},
+	{
 		Name: "pollute-then-fsync-only",
 		Doc:  "polluteeof with no later size change: writeback of the EOF folio must zero the tail past EOF before it goes to disk (iomap_writepage_handle_eof's folio_zero_segment, block_write_full_folio)",
 		Gen:  func(bs int64) []Op { return ops(pwrite(0, bs+bs/2+1), pollute, fsyncOp) },

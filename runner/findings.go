@@ -21,10 +21,13 @@ type Finding struct {
 	BlockSizes []int64
 	// CasePrefix and Cases select catalogue cases; WithOp selects any case
 	// (a random sequence, a replay) that contains an op of that kind, the
-	// trigger the finding needs. Any of the three matches.
+	// trigger the finding needs. Any of the three matches. AndOp, if set,
+	// is a second op kind the case must contain as well, whichever of the
+	// three matched.
 	CasePrefix string
 	Cases      []string
 	WithOp     string
+	AndOp      string
 	// Checks are the failure kinds the deviation produces; a verdict with
 	// any other failure is not covered.
 	Checks []string
@@ -57,6 +60,17 @@ var Findings = []Finding{
 			"mmap in a later block of the EOF page survives into that new block",
 	},
 	{
+		ID: "ext4-dio-extend-eof-garbage", Kernel: "6.12", FS: []string{"ext4"},
+		Cases:  []string{"pollute-then-dio-extend"},
+		WithOp: "polluteeof", AndOp: "dwrite",
+		Checks: []string{"content"},
+		Reason: "an O_DIRECT write past EOF moves i_size in ext4_handle_inode_extension (fs/ext4/file.c:315-338) " +
+			"without zeroing the old EOF block's tail in the page cache, which ext4's buffered write_end paths do " +
+			"(pagecache_isize_extended + ext4_zero_partial_blocks, fs/ext4/inode.c:1322-1323, 1441-1442, 3062-3073); " +
+			"garbage stored past EOF through mmap, still dirty in the EOF folio, is inside i_size when that folio is " +
+			"written back, so it becomes file data",
+	},
+	{
 		ID: "iomap-short-copy-uptodate", Kernel: "6.12", FS: []string{"xfs"},
 		Cases:  []string{"shortcopy-hole-recycled-page"},
 		WithOp: "shortcopy",
@@ -69,34 +83,47 @@ var Findings = []Finding{
 	},
 }
 
-// matchFinding returns the finding that covers a failed verdict.
+// matchFinding returns the finding that covers a failed verdict. A finding
+// that names the case (Cases, CasePrefix) wins over one that only matches
+// an op the case contains: a catalogue case built for one deviation is
+// attributed to it even where a broader finding's trigger op is present.
 func matchFinding(kernelVersion string, v Verdict) *Finding {
 	if v.Status != Fail {
 		return nil
 	}
-	for i := range Findings {
-		f := &Findings[i]
-		if !strings.HasPrefix(kernelVersion, f.Kernel) || !slices.Contains(f.FS, v.FS) {
-			continue
-		}
-		if len(f.BlockSizes) > 0 && !slices.Contains(f.BlockSizes, v.BlockSize) {
-			continue
-		}
-		if !(f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix)) && !slices.Contains(f.Cases, v.Case) &&
-			!(f.WithOp != "" && hasOp(v.Ops, f.WithOp)) {
-			continue
-		}
-		covered := true
-		for _, fl := range v.Failures {
-			if !slices.Contains(f.Checks, fl.Check) {
-				covered = false
+	byName := func(f *Finding) bool {
+		return f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix) || slices.Contains(f.Cases, v.Case)
+	}
+	byOp := func(f *Finding) bool { return f.WithOp != "" && hasOp(v.Ops, f.WithOp) }
+	for _, selects := range []func(*Finding) bool{byName, byOp} {
+		for i := range Findings {
+			f := &Findings[i]
+			if selects(f) && covers(f, kernelVersion, v) {
+				return f
 			}
-		}
-		if covered {
-			return f
 		}
 	}
 	return nil
+}
+
+// covers reports whether f applies to the verdict's kernel, filesystem,
+// block size and ops, and explains every one of its failures.
+func covers(f *Finding, kernelVersion string, v Verdict) bool {
+	if !strings.HasPrefix(kernelVersion, f.Kernel) || !slices.Contains(f.FS, v.FS) {
+		return false
+	}
+	if len(f.BlockSizes) > 0 && !slices.Contains(f.BlockSizes, v.BlockSize) {
+		return false
+	}
+	if f.AndOp != "" && !hasOp(v.Ops, f.AndOp) {
+		return false
+	}
+	for _, fl := range v.Failures {
+		if !slices.Contains(f.Checks, fl.Check) {
+			return false
+		}
+	}
+	return true
 }
 
 // applyFindings turns covered failures into KNOWN verdicts that name the

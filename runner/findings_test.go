@@ -44,3 +44,23 @@ func withOps(v Verdict, ops ...string) Verdict {
 	v.Ops = ops
 	return v
 }
+
+// A finding that names the case wins over a broader one matched by an op;
+// an op-matched finding with AndOp needs both ops.
+func TestFindingsPreferTheOneNamingTheCase(t *testing.T) {
+	fail := func(bs int64, c string, ops ...string) Verdict {
+		return Verdict{FS: "ext4", BlockSize: bs, Case: c, Disk: "ext4", Status: Fail, Ops: ops,
+			Failures: []Failure{{Check: "content", Offset: 123}}}
+	}
+	vs := []Verdict{
+		fail(1024, "pollute-then-dio-extend", "pwrite 0x0 0x7b", "polluteeof 0x0 0x0", "dwrite 0x10000 0x400", "fsync"),
+		fail(4096, "random-ext4-148", "truncate 0x70659", "polluteeof 0x0 0x0", "dwrite 0x79000 0x7000"),
+		fail(4096, "random-ext4-149", "truncate 0x70659", "polluteeof 0x0 0x0", "pwrite 0x79000 0x7000"),
+		fail(1024, "random-ext4-150", "truncate 0x70659", "polluteeof 0x0 0x0", "pwrite 0x79000 0x7000"),
+	}
+	applyFindings("6.12.117", vs)
+	assert.Contains(t, vs[0].Finding, "ext4-dio-extend-eof-garbage:", "named by the case, though bh-new-block's op matches too")
+	assert.Contains(t, vs[1].Finding, "ext4-dio-extend-eof-garbage:")
+	assert.Equal(t, Fail, vs[2].Status, "polluteeof without a direct write is not the DIO finding, and 4k is not bh-new-block's")
+	assert.Contains(t, vs[3].Finding, "bh-new-block-in-uptodate-folio:")
+}
