@@ -49,8 +49,9 @@ func (m *Model) iomapZeroRange(pos, length int64) {
 //     the EOF block, and delalloc starting past it is converted to an
 //     unwritten extent; unwritten and written extents are returned as is.
 //   - gfs2 (__gfs2_iomap_get, bmap.c:866-891): a stuffed inode is INLINE up
-//     to i_size and a hole past it; otherwise holes are holes and
-//     allocated runs MAPPED.
+//     to i_size and a hole past it; otherwise holes are holes (a hole that
+//     starts at or past i_size spans the whole request, bmap.c:947-949)
+//     and allocated runs MAPPED.
 func (m *Model) iomapBeginZero(pos, length int64) iomapping {
 	b := pos >> m.bbits
 	limit := roundUp(pos+length, m.bs) >> m.bbits
@@ -66,6 +67,14 @@ func (m *Model) iomapBeginZero(pos, length int64) iomapping {
 	switch a {
 	case aHole:
 		mp.typ = MapHole
+		if m.fs == fsGFS2 && pos >= m.size {
+			// __gfs2_iomap_get sizes a hole with gfs2_hole_size only below
+			// i_size (bmap.c:947-949); past it the hole is the whole
+			// request, blocks allocated further on (fallocate with
+			// KEEP_SIZE) included, so zeroing skips them too
+			// (random-gfs2-115 and -117, seed 101, gfs2-1k).
+			mp.end = limit << m.bbits
+		}
 	case aUnwritten:
 		mp.typ = MapUnwritten
 	case aDelalloc:

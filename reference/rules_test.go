@@ -756,3 +756,18 @@ func TestWriteback_OnlyOverlappingFolios_filemap_write_and_wait_range(t *testing
 	m = mustRun(t, xfs1kTHP, pw(0, 0x10), fsync)
 	assert.Zero(t, m.blocks[0].flags&fDirty)
 }
+
+// Past i_size __gfs2_iomap_get does not size a hole with gfs2_hole_size
+// (bmap.c:947-949): the hole is the whole rest of the request, so zeroing
+// past EOF skips a block fallocated (KEEP_SIZE) beyond the hole too
+// (random-gfs2-115 and -117 at seed 101 on gfs2-1k, v1 and v2).
+func TestGfs2HolePastEOFSpansTheRequest_gfs2_bmap_947_949(t *testing.T) {
+	m := mustRun(t, gfs2_1k, pw(0, 1500), fsync,
+		cases.Op{Kind: cases.Fallocate, Off: 3072, Len: 1024, KeepSize: true}, pw(9000, 10))
+	assert.Empty(t, cmp.Diff([]co{
+		{CalloutZero, 1500, 548, 548, 548, 4096, MapMapped, FlagMerged},
+		{CalloutWrite, 9000, 10, 10, 10, 4096, MapMapped, FlagNew | FlagMerged},
+	}, callouts(m, 3)))
+	// The skipped block was zeroed by fallocate: the bytes are zero anyway.
+	assert.Equal(t, "AllocatedZero", states(m)[3])
+}
