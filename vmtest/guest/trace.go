@@ -4,6 +4,7 @@ package guest
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 const tracefs = "/sys/kernel/tracing"
@@ -18,15 +21,21 @@ const tracefs = "/sys/kernel/tracing"
 // Tracer records trace events of one subsystem around each case, so a run
 // can show the callout sequence a patched kernel exports (the series under
 // test adds iomap_write_begin/iomap_write_end events).
+//
+// It reads trace_pipe, not trace: a consuming read leaves the buffer empty
+// for the next case, and opening "trace" (tracing_open) waits for an RCU
+// grace period per CPU buffer, as does clearing it by a write, which under
+// TCG cost about as much as the cases themselves (BENCHMARKS.md).
 type Tracer struct {
 	events []string
+	pipe   int // trace_pipe, opened O_NONBLOCK; -1 if there is none
 }
 
 // EnableTrace turns on the named events of a subsystem that this kernel
 // has; an unpatched kernel simply has none of them, and the tracer stays
 // empty.
 func EnableTrace(subsystem string, names ...string) *Tracer {
-	t := &Tracer{}
+	t := &Tracer{pipe: -1}
 	for _, n := range names {
 		p := filepath.Join(tracefs, "events", subsystem, n, "enable")
 		if err := os.WriteFile(p, []byte("1"), 0); err == nil {
@@ -35,6 +44,11 @@ func EnableTrace(subsystem string, names ...string) *Tracer {
 	}
 	if len(t.events) > 0 {
 		os.WriteFile(filepath.Join(tracefs, "buffer_size_kb"), []byte("8192"), 0)
+		// A raw fd, not an *os.File: Go would park a read of an empty
+		// O_NONBLOCK pipe in its poller; EAGAIN is how "empty" is told.
+		if fd, err := unix.Open(filepath.Join(tracefs, "trace_pipe"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+			t.pipe = fd
+		}
 	}
 	return t
 }
@@ -44,8 +58,31 @@ func (t *Tracer) Events() []string { return t.events }
 
 // Reset empties the trace buffer.
 func (t *Tracer) Reset() {
-	if len(t.events) > 0 {
-		os.WriteFile(filepath.Join(tracefs, "trace"), nil, 0)
+	if len(t.events) == 0 {
+		return
+	}
+	if t.pipe >= 0 {
+		t.drain(io.Discard)
+		return
+	}
+	os.WriteFile(filepath.Join(tracefs, "trace"), nil, 0)
+}
+
+// drain copies what trace_pipe holds to w, until the pipe is empty.
+func (t *Tracer) drain(w io.Writer) error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(t.pipe, buf)
+		if n > 0 {
+			w.Write(buf[:n])
+		}
+		switch {
+		case err == unix.EAGAIN || err == nil && n == 0:
+			return nil
+		case err == unix.EINTR:
+		case err != nil:
+			return fmt.Errorf("read trace_pipe: %w", err)
+		}
 	}
 }
 
@@ -54,6 +91,13 @@ func (t *Tracer) Reset() {
 func (t *Tracer) Lines(match string) ([]string, error) {
 	if len(t.events) == 0 {
 		return nil, nil
+	}
+	if t.pipe >= 0 {
+		var b bytes.Buffer
+		if err := t.drain(&b); err != nil {
+			return nil, err
+		}
+		return traceLines(&b, match, t.events)
 	}
 	f, err := os.Open(filepath.Join(tracefs, "trace"))
 	if err != nil {
