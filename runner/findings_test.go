@@ -10,7 +10,9 @@ func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
 	fail := func(fs string, bs int64, c string, checks ...string) Verdict {
 		v := Verdict{FS: fs, BlockSize: bs, Case: c, Disk: fs, Status: Fail}
 		for _, ch := range checks {
-			v.Failures = append(v.Failures, Failure{Check: ch, Offset: 1})
+			// The recorded deviations all leave garbage where the model
+			// says zero.
+			v.Failures = append(v.Failures, Failure{Check: ch, Offset: 1, ModelZero: ch == "content"})
 		}
 		return v
 	}
@@ -24,13 +26,15 @@ func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
 		{FS: "ext2", BlockSize: 1024, Case: "pollute-then-write-far", Status: Pass}, // passing stays PASS
 		withOps(fail("xfs", 1024, "random-xfs-34", "content"), "pwrite 0x746d 0x1", "shortcopy 0x72e4 0x2 copied=0x1"),
 		withOps(fail("xfs", 1024, "random-xfs-35", "content"), "pwrite 0x746d 0x1", "fsync"), // no trigger op
+		wrongData(withOps(fail("xfs", 1024, "random-xfs-36", "content"), "shortcopy 0x72e4 0x2 copied=0x1")),
+		wrongData(fail("ext2", 1024, "pollute-then-write-far", "content")), // wrong data is not garbage
 	}
 	applyFindings("6.12.117", vs)
 	var got []Status
 	for _, v := range vs {
 		got = append(got, v.Status)
 	}
-	assert.Equal(t, []Status{Known, Fail, Fail, Known, Known, Fail, Pass, Known, Fail}, got)
+	assert.Equal(t, []Status{Known, Fail, Fail, Known, Known, Fail, Pass, Known, Fail, Fail, Fail}, got)
 	assert.Contains(t, vs[0].Finding, "ext2-eof-garbage: ext2 never zeroes")
 	assert.Contains(t, vs[0].Line(), "KNOWN ext2     pollute-then-write-far: kernel finding ext2-eof-garbage; content at offset 1")
 
@@ -38,6 +42,15 @@ func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
 	other := []Verdict{fail("xfs", 4096, "shortcopy-hole-recycled-page", "content")}
 	applyFindings("6.13.1", other)
 	assert.Equal(t, Fail, other[0].Status)
+}
+
+// wrongData makes the verdict's content failure one at a byte the model
+// has data for.
+func wrongData(v Verdict) Verdict {
+	for i := range v.Failures {
+		v.Failures[i].ModelZero = false
+	}
+	return v
 }
 
 func withOps(v Verdict, ops ...string) Verdict {
@@ -50,7 +63,7 @@ func withOps(v Verdict, ops ...string) Verdict {
 func TestFindingsPreferTheOneNamingTheCase(t *testing.T) {
 	fail := func(bs int64, c string, ops ...string) Verdict {
 		return Verdict{FS: "ext4", BlockSize: bs, Case: c, Disk: "ext4", Status: Fail, Ops: ops,
-			Failures: []Failure{{Check: "content", Offset: 123}}}
+			Failures: []Failure{{Check: "content", Offset: 123, ModelZero: true}}}
 	}
 	vs := []Verdict{
 		fail(1024, "pollute-then-dio-extend", "pwrite 0x0 0x7b", "polluteeof 0x0 0x0", "dwrite 0x10000 0x400", "fsync"),

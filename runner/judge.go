@@ -179,6 +179,7 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		}
 		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
 			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
 		v.fail("stale-data", int64(i), "the free-space poison pattern %q is visible in the file: stale disk contents exposed", mkfs.Poison)

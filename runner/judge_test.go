@@ -64,6 +64,7 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
 	require.Equal(t, "content", v.Failures[0].Check)
 	assert.Equal(t, first, v.Failures[0].Offset)
+	assert.False(t, v.Failures[0].ModelZero, "the flipped byte is one the model has data for")
 	assert.Contains(t, v.Line(), "FAIL  ext4-1k  straddle-beyond-eof: content at offset 2972 (0xb9c)")
 }
 
@@ -89,6 +90,7 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	assert.Contains(t, checks, "stale-data")
 	assert.Equal(t, int64(100), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "the model says zero")
+	assert.True(t, v.Failures[0].ModelZero)
 }
 
 // A WARN recorded from the real kernel (vmtest/crash/testdata) among the

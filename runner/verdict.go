@@ -29,6 +29,10 @@ type Failure struct {
 	// Offset is the first file (or image, for fsck) byte at fault, -1 if
 	// not about a byte.
 	Offset int64 `json:"offset"`
+	// ModelZero: a content failure whose first differing byte the model
+	// says is zero (garbage where nothing was written), as opposed to
+	// wrong data where the model has data.
+	ModelZero bool `json:"model_zero,omitempty"`
 }
 
 func (f Failure) String() string {
