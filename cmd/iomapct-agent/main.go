@@ -22,19 +22,14 @@ import (
 
 func main() {
 	defer guest.Leave()
-	if err := guest.Setup(); err != nil {
-		fmt.Println("iomapct-agent:", err)
-		return
-	}
-	port, err := guest.ResultPort()
+	// guest.Start also answers the host's watchdog, which asks for a stack
+	// dump before killing a hung case.
+	port, em, err := guest.Start()
 	if err != nil {
 		fmt.Println("iomapct-agent:", err)
 		return
 	}
 	defer port.Close()
-	em := proto.NewEmitter(port)
-	// The host's watchdog asks for a stack dump before killing a hung case.
-	go guest.Serve(port, em)
 	var plan cases.Plan
 	b, err := os.ReadFile("/plan.json")
 	if err == nil {

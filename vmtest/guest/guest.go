@@ -75,6 +75,24 @@ func Leave() {
 	select {}
 }
 
+// Start is what every PID 1 of ours does first: Setup, open the result
+// port, and answer the host's requests on it (Serve) from its own
+// goroutine, so that the watchdog's stack-dump request is heard even by a
+// guest that forgot it needed to. The caller emits its records on the
+// returned emitter and closes the port when done.
+func Start() (*os.File, *proto.Emitter, error) {
+	if err := Setup(); err != nil {
+		return nil, nil, err
+	}
+	port, err := ResultPort()
+	if err != nil {
+		return nil, nil, err
+	}
+	em := proto.NewEmitter(port)
+	go Serve(port, em)
+	return port, em, nil
+}
+
 // Serve answers the host's requests on the result port until it closes.
 // Run it on its own goroutine: it must answer while a case's thread is
 // stuck in the kernel, which is when the host asks.

@@ -25,17 +25,11 @@ const debugfs = "/sys/kernel/debug"
 
 func main() {
 	defer guest.Leave()
-	if err := guest.Setup(); err != nil {
-		fmt.Println("hangguest:", err)
-		return
-	}
-	port, err := guest.ResultPort()
+	_, em, err := guest.Start()
 	if err != nil {
 		fmt.Println("hangguest:", err)
 		return
 	}
-	em := proto.NewEmitter(port)
-	go guest.Serve(port, em)
 	em.Emit(proto.Ready, "", nil, nil)
 	for _, c := range []string{"hang/case1", "hang/case2"} {
 		em.Emit(proto.Start, c, nil, nil)
