@@ -28,7 +28,8 @@ const tracefs = "/sys/kernel/tracing"
 // TCG cost about as much as the cases themselves (BENCHMARKS.md).
 type Tracer struct {
 	events []string
-	pipe   int // trace_pipe, opened O_NONBLOCK; -1 if there is none
+	pipe   int    // trace_pipe, opened O_NONBLOCK; -1 if there is none
+	buf    []byte // read buffer for pipe, kept across cases
 }
 
 // EnableTrace turns on the named events of a subsystem that this kernel
@@ -70,11 +71,13 @@ func (t *Tracer) Reset() {
 
 // drain copies what trace_pipe holds to w, until the pipe is empty.
 func (t *Tracer) drain(w io.Writer) error {
-	buf := make([]byte, 64<<10)
+	if t.buf == nil {
+		t.buf = make([]byte, 64<<10)
+	}
 	for {
-		n, err := unix.Read(t.pipe, buf)
+		n, err := unix.Read(t.pipe, t.buf)
 		if n > 0 {
-			w.Write(buf[:n])
+			w.Write(t.buf[:n])
 		}
 		switch {
 		case err == unix.EAGAIN || err == nil && n == 0:
