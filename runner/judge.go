@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
@@ -95,7 +94,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				case res.TraceErr != "":
 					v.errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
 				default:
-					checkCallouts(&v, m, f.Ops, res.Trace, slices.Contains(cc.Events, evFolioDone))
+					checkCalloutsWith(&v, m, f.Ops, res.Trace, postFolioHook(cc.Events))
 				}
 			}
 			if ok {

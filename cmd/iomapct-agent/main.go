@@ -41,7 +41,7 @@ func main() {
 	}
 	// The series under test exports its per-folio callouts as trace events;
 	// record them per case where the kernel has them.
-	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done")
+	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done", "iomap_put_folio")
 	klog, err := guest.OpenKernelLog()
 	if err != nil {
 		em.Emit(proto.Log, "kmsg", nil, err)

@@ -47,7 +47,7 @@ commands:
   run           build, boot and judge one revision (default: the unpatched baseline)
   replay FILE   run one op sequence (a replay file, e.g. from a failing random case)
   minimise FILE shrink a failing op sequence on one filesystem to a short repro
-  compare       run several revisions (default baseline,v1,v2) and tabulate every difference
+  compare       run several revisions (default baseline,v1,v2,v3) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
@@ -345,7 +345,7 @@ func cmdCompare(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
-	revList := fs.String("revisions", "baseline,v1,v2", "revisions of kernel/patches/iomap-write-ops to compare (name or name=DIR)")
+	revList := fs.String("revisions", "baseline,v1,v2,v3", "revisions of kernel/patches/iomap-write-ops to compare (name or name=DIR)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
