@@ -83,7 +83,8 @@ func PrintHuman(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip]+n[Known])
 }
 
-// WriteReports writes report.json and junit.xml into the run directory.
+// WriteReports writes report.json, report.ktap and junit.xml into the run
+// directory.
 func WriteReports(r *Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -92,12 +93,27 @@ func WriteReports(r *Report) error {
 	if err := os.WriteFile(filepath.Join(r.Out, "report.json"), b, 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(r.Out, "junit.xml"))
+	if err := writeFile(filepath.Join(r.Out, "report.ktap"), r, WriteKTAP); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(r.Out, "junit.xml"), r, WriteJUnit)
+}
+
+// writeFile renders r into path with one of the report writers; an error
+// closing the file (a full disk shows there) is an error of the write.
+func writeFile(path string, r *Report, render func(io.Writer, *Report) error) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return WriteJUnit(f, r)
+	if err := render(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 type junitSuites struct {

@@ -79,6 +79,9 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Shard, if set, runs only that part of the (case, image) pairs; see
+	// shardPlan and `iomapct merge`.
+	Shard *Shard
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -111,12 +114,21 @@ type Report struct {
 	Repro string  `json:"repro,omitempty"`
 	VMs   []VMRun `json:"vms"`
 	Out   string  `json:"out"`
+	// KernelKey is the kernel's cache key (source, series and config).
+	KernelKey string `json:"kernel_key,omitempty"`
+	// Shard is set on a sharded run: which part of which plan it ran.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" || len(r.Verdicts) == 0 {
+	if r.Crash != "" {
 		return false
+	}
+	if len(r.Verdicts) == 0 {
+		// Nothing judged is a failure, except for a shard that was
+		// given nothing to run (more shards than pairs).
+		return r.Shard != nil && r.Shard.Kept == 0
 	}
 	for _, v := range r.Verdicts {
 		if v.Status != Pass && v.Status != Skip && v.Status != Known {
@@ -203,7 +215,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Kernel = art.BzImage
+	rep.Kernel, rep.KernelKey = art.BzImage, art.Key
 	if o.largeFolios, err = largeFolios(art.Config); err != nil {
 		return rep, err
 	}
@@ -214,11 +226,23 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	st.done("build", note)
 
 	// Images, plan, initramfs.
-	plan, err := makePlan(ctx, o)
+	plan, err := makePlan(ctx, o, rep)
 	if err != nil {
 		return rep, err
 	}
-	st.done("images", fmt.Sprintf("%d filesystems", len(plan.Disks)))
+	pairs := 0
+	for _, d := range plan.Disks {
+		pairs += len(d.Files)
+	}
+	note = fmt.Sprintf("%d filesystems, %d cases selected, %d (case, image) pairs", len(plan.Disks), len(o.Cases), pairs)
+	if rep.Shard != nil {
+		note += fmt.Sprintf(", shard %s: %d of %d (case, image) pairs", rep.Shard.Shard, rep.Shard.Kept, rep.Shard.Pairs)
+	}
+	st.done("images", note)
+	if len(plan.Disks) == 0 {
+		// More shards than pairs: this one has nothing to run, and says so.
+		return rep, WriteReports(rep)
+	}
 	agent := o.Agent
 	if agent == "" {
 		if agent, err = BuildAgent(ctx, filepath.Join(cache, "agent")); err != nil {
@@ -300,16 +324,35 @@ func imagePath(out, disk string) string { return filepath.Join(out, "images", di
 // and reading it is quick, yet big enough for every case.
 const ImageSize = 64 << 20
 
-func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
-	plan := &cases.Plan{}
+// makePlan lists every image's cases, keeps the shard's part when the run
+// is sharded (rep.Shard says which), and makes the images that are left.
+func makePlan(ctx context.Context, o Options, rep *Report) (*cases.Plan, error) {
+	plan, err := planCases(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Shard != nil {
+		info := shardPlan(plan, *o.Shard)
+		rep.Shard = &info
+	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "images"), 0o755); err != nil {
 		return nil, err
 	}
-	for i, t := range o.Matrix {
-		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize, Device: fmt.Sprintf("/dev/vd%c", 'a'+i)}
-		if err := mkfs.Make(ctx, mkfs.Spec{FS: t.FS, BlockSize: t.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
+	for i, d := range plan.Disks {
+		plan.Disks[i].Device = fmt.Sprintf("/dev/vd%c", 'a'+i)
+		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d.Name, err)
 		}
+	}
+	return plan, nil
+}
+
+// planCases is the whole run's plan, without images: every target with
+// the cases that apply to it.
+func planCases(o Options) (*cases.Plan, error) {
+	plan := &cases.Plan{}
+	for _, t := range o.Matrix {
+		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize}
 		for _, c := range o.Cases {
 			if !c.AppliesTo(t.FS) {
 				continue

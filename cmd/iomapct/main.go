@@ -51,6 +51,8 @@ commands:
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
+  merge DIR...  one report from the run directories of a sharded run (--shard)
+  list          the case catalogue: names, filesystems, what each does
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -74,6 +76,10 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "merge":
+		return cmdMerge(ctx, args[1:])
+	case "list":
+		return cmdList(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
@@ -146,13 +152,16 @@ type runFlags struct {
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	seed                                 int64
+	shard, format                        string
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
 	r.buildFlags.register(fs)
 	fs.StringVar(&r.fsList, "fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
 	fs.StringVar(&r.bsList, "bs", "1024,4096", "block sizes to test")
-	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names (default: the whole catalogue)")
+	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
+	fs.StringVar(&r.shard, "shard", "", "run only shard INDEX/TOTAL (0-based) of the (case, image) pairs; default: from GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IOMAPCT_SHARD_TOTAL when set, else everything; 'none' runs everything")
+	fs.StringVar(&r.format, "format", "human", "stdout format: human, ktap or json (the run directory gets every format)")
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
 	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
 	fs.DurationVar(&r.timeout, "vm-timeout", 10*time.Minute, "deadline for the whole VM")
@@ -170,15 +179,16 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	if err != nil {
 		return runner.Options{}, err
 	}
-	var cs []cases.Case
-	if r.caseList != "" {
-		for _, n := range strings.Split(r.caseList, ",") {
-			c, ok := cases.Lookup(n)
-			if !ok {
-				return runner.Options{}, fmt.Errorf("no case named %q", n)
-			}
-			cs = append(cs, c)
-		}
+	cs, err := selectCases(r.caseList)
+	if err != nil {
+		return runner.Options{}, err
+	}
+	if err := checkFormat(r.format); err != nil {
+		return runner.Options{}, err
+	}
+	shard, err := runner.ShardFlag(r.shard, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	if err != nil {
+		return runner.Options{}, err
 	}
 	if r.random > 0 {
 		if len(cs) == 0 {
@@ -209,7 +219,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout,
+		CaseTimeout: r.caseTimeout, Shard: shard,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
@@ -232,7 +242,7 @@ func cmdRun(ctx context.Context, args []string) int {
 	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		runner.PrintHuman(os.Stdout, rep)
+		printReport(os.Stdout, rf.format, rep)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
@@ -303,7 +313,7 @@ func cmdReplay(ctx context.Context, args []string) int {
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		runner.PrintHuman(os.Stdout, rep)
+		printReport(os.Stdout, rf.format, rep)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct replay:", err)

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/runner"
+)
+
+// formats a report can be printed in on stdout (every run directory gets
+// all of them as files).
+var formats = []string{"human", "ktap", "json"}
+
+// printReport writes rep to w in format (see formats).
+func printReport(w io.Writer, format string, rep *runner.Report) error {
+	switch format {
+	case "", "human":
+		runner.PrintHuman(w, rep)
+		return nil
+	case "ktap":
+		return runner.WriteKTAP(w, rep)
+	case "json":
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(formats, ", "))
+}
+
+func checkFormat(format string) error {
+	for _, f := range formats {
+		if format == f {
+			return nil
+		}
+	}
+	return fmt.Errorf("--format %q: want one of %s", format, strings.Join(formats, ", "))
+}
+
+// cmdMerge builds one report from the run directories of a sharded run.
+func cmdMerge(_ context.Context, args []string) int {
+	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
+	out := fs.String("out", "", "write the merged report.json, report.ktap and junit.xml here (default: no files)")
+	format := fs.String("format", "human", "stdout format: "+strings.Join(formats, ", "))
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: iomapct merge [--out DIR] [--format F] SHARD_RUN_DIR...")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return exitCodeOfParse(err)
+	}
+	if err := checkFormat(*format); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct merge:", err)
+		return exitUsage
+	}
+	rep, err := runner.Merge(fs.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct merge:", err)
+		return exitUsage
+	}
+	rep.Out = *out
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err == nil {
+			err = runner.WriteReports(rep)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "iomapct merge:", err)
+			return exitUsage
+		}
+	}
+	fmt.Fprintf(os.Stderr, "merged %d shards: %d (case, image) pairs, plan %s, kernel %s\n", len(fs.Args()), rep.Shard.Kept, rep.Shard.Plan, rep.KernelKey)
+	if err := printReport(os.Stdout, *format, rep); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct merge:", err)
+		return exitUsage
+	}
+	return exitCode(rep)
+}
+
+// cmdList prints the catalogue: what each case does, and where it runs.
+func cmdList(_ context.Context, args []string) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return exitCodeOfParse(err)
+	}
+	matrix, err := parseMatrix(rf.fsList, rf.bsList)
+	if err == nil {
+		_, err = selectCases(rf.caseList)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct list:", err)
+		return exitUsage
+	}
+	cs, _ := selectCases(rf.caseList)
+	if len(cs) == 0 {
+		cs = cases.Catalogue
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tFILESYSTEMS\tBLOCK SIZES\tOPS\tWHAT IT DOES")
+	for _, c := range cs {
+		var fsNames []string
+		seen := map[string]bool{}
+		var bss []string
+		seenBS := map[int64]bool{}
+		opsN := ""
+		for _, t := range matrix {
+			if !c.AppliesTo(t.FS) {
+				continue
+			}
+			if !seen[t.FS] {
+				seen[t.FS] = true
+				fsNames = append(fsNames, t.FS)
+			}
+			if !seenBS[t.BlockSize] {
+				seenBS[t.BlockSize] = true
+				bss = append(bss, fmt.Sprint(t.BlockSize))
+			}
+			if ops, err := c.Ops(t.BlockSize); err == nil && opsN == "" {
+				opsN = fmt.Sprint(len(ops))
+			}
+		}
+		if len(fsNames) == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, strings.Join(fsNames, ","), strings.Join(bss, ","), opsN, c.Doc)
+	}
+	tw.Flush()
+	fmt.Fprintf(os.Stderr, "%d cases selected\n", len(cs))
+	return exitPass
+}
+
+// selectCases resolves --cases: comma-separated names or shell globs
+// (path.Match syntax: *, ?, [...]) over the catalogue; a word that matches
+// nothing is an error naming it. Empty means none given.
+func selectCases(list string) ([]cases.Case, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []cases.Case
+	taken := map[string]bool{}
+	for _, pat := range strings.Split(list, ",") {
+		if pat == "" {
+			return nil, fmt.Errorf("--cases %q: empty name", list)
+		}
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, fmt.Errorf("--cases: bad pattern %q: %v", pat, err)
+		}
+		n := 0
+		for _, c := range cases.Catalogue {
+			if ok, _ := path.Match(pat, c.Name); ok {
+				n++
+				if !taken[c.Name] {
+					taken[c.Name] = true
+					out = append(out, c)
+				}
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("--cases: no case named or matching %q (iomapct list shows them)", pat)
+		}
+	}
+	return out, nil
+}
+
+// parseFlags parses args, letting flags and positional arguments mix
+// (iomapct merge a b --out c).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(pos) // leaves them as fs.Args()
+}
+
+// exitCodeOfParse: -h is a request, not a mistake.
+func exitCodeOfParse(err error) int {
+	if err == flag.ErrHelp {
+		return exitPass
+	}
+	return exitUsage
+}
