@@ -79,6 +79,12 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
+	// build --export): no source tree or compiler is needed, and Source,
+	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
+	// source's kernel release.
+	Prebuilt        *kernel.Artifact
+	PrebuiltVersion string
 	// Shard, if set, runs only that part of the (case, image) pairs; see
 	// shardPlan and `iomapct merge`.
 	Shard *Shard
@@ -202,16 +208,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	// Source and series.
-	spec, err := o.KernelSpec(ctx, cache)
-	if err != nil {
-		return nil, err
-	}
-	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
-	st.done("source", spec.Source.ID)
-
-	// Kernel.
-	art, err := kernel.Build(ctx, cache, spec)
+	art, version, err := o.kernel(ctx, cache, st)
 	if err != nil {
 		return rep, err
 	}
@@ -219,11 +216,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.largeFolios, err = largeFolios(art.Config); err != nil {
 		return rep, err
 	}
-	note := "built " + art.Key
-	if art.Cached {
-		note = "cached " + art.Key
-	}
-	st.done("build", note)
 
 	// Images, plan, initramfs.
 	plan, err := makePlan(ctx, o, rep)
@@ -234,7 +226,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, d := range plan.Disks {
 		pairs += len(d.Files)
 	}
-	note = fmt.Sprintf("%d filesystems, %d cases selected, %d (case, image) pairs", len(plan.Disks), len(o.Cases), pairs)
+	note := fmt.Sprintf("%d filesystems, %d cases selected, %d (case, image) pairs", len(plan.Disks), len(o.Cases), pairs)
 	if rep.Shard != nil {
 		note += fmt.Sprintf(", shard %s: %d of %d (case, image) pairs", rep.Shard.Shard, rep.Shard.Kept, rep.Shard.Pairs)
 	}
@@ -309,13 +301,44 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// produced are reported before the error is.
 	rep.Callouts = newCalloutCheck(events)
 	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
-	applyFindings(spec.Source.Version, rep.Verdicts)
+	applyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}
 	return rep, vmErr
+}
+
+// kernel finds the kernel to boot, and the version of its source: the one
+// given prebuilt (run --kernel), or the source and series built, or found
+// in the cache. It fills the report's source and series fields and logs the
+// source and build stages.
+func (o Options) kernel(ctx context.Context, cache string, st *stager) (*kernel.Artifact, string, error) {
+	rep := st.r
+	if o.Prebuilt != nil {
+		a := o.Prebuilt
+		rep.SourceID, rep.SeriesID, rep.Patches = a.SourceID, a.SeriesID, a.Patches
+		st.done("source", a.SourceID+" (prebuilt)")
+		st.done("build", "prebuilt "+a.Key+", every file checked against its manifest")
+		return a, o.PrebuiltVersion, nil
+	}
+	spec, err := o.KernelSpec(ctx, cache)
+	if err != nil {
+		return nil, "", err
+	}
+	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
+	st.done("source", spec.Source.ID)
+	art, err := kernel.Build(ctx, cache, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	note := "built " + art.Key
+	if art.Cached {
+		note = "cached " + art.Key
+	}
+	st.done("build", note)
+	return art, spec.Source.Version, nil
 }
 
 func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }

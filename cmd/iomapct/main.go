@@ -152,7 +152,7 @@ type runFlags struct {
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	seed                                 int64
-	shard, format                        string
+	shard, format, kernelDir             string
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
@@ -160,6 +160,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.fsList, "fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
 	fs.StringVar(&r.bsList, "bs", "1024,4096", "block sizes to test")
 	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
+	fs.StringVar(&r.kernelDir, "kernel", "", "boot this exported kernel (iomapct build --export DIR) instead of building one: needs no source tree or compiler; every file is checked against the manifest")
 	fs.StringVar(&r.shard, "shard", "", "run only shard INDEX/TOTAL (0-based) of the (case, image) pairs; default: from GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IOMAPCT_SHARD_TOTAL when set, else everything; 'none' runs everything")
 	fs.StringVar(&r.format, "format", "human", "stdout format: human, ktap or json (the run directory gets every format)")
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
@@ -209,8 +210,14 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	if r.vms < 1 {
 		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
 	}
-	src, err := r.source(ctx)
-	if err != nil {
+	var src *kernel.Source
+	var prebuilt *kernel.Artifact
+	version := ""
+	if r.kernelDir != "" {
+		if prebuilt, version, err = r.prebuilt(); err != nil {
+			return runner.Options{}, err
+		}
+	} else if src, err = r.source(ctx); err != nil {
 		return runner.Options{}, err
 	}
 	if r.out == "" {
@@ -219,7 +226,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout, Shard: shard,
+		CaseTimeout: r.caseTimeout, Shard: shard, Prebuilt: prebuilt, PrebuiltVersion: version,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
@@ -461,6 +468,7 @@ func cmdBuild(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	var bf buildFlags
 	bf.register(fs)
+	export := fs.String("export", "", "also copy the kernel (bzImage, vmlinux, config) with a manifest of its cache key and hashes into this directory, for run --kernel on another machine")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -495,6 +503,14 @@ func cmdBuild(ctx context.Context, args []string) int {
 		how = "cached"
 	}
 	fmt.Fprintf(os.Stderr, "kernel %s in %.1fs: %s\n", how, time.Since(start).Seconds(), src.ID)
+	if *export != "" {
+		if err := kernel.Export(a, bf.revision, src.Version, *export); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(os.Stderr, "exported kernel %s to %s (run it with: iomapct run --kernel %s)\n", a.Key, *export, *export)
+		fmt.Println(filepath.Join(*export, "bzImage"))
+		return exitPass
+	}
 	fmt.Println(a.BzImage)
 	return exitPass
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/runner"
 )
 
@@ -196,4 +197,34 @@ func exitCodeOfParse(err error) int {
 		return exitPass
 	}
 	return exitUsage
+}
+
+// prebuilt loads run --kernel DIR and makes the run's revision agree with
+// it: the revision recorded at export unless --revision or --series names
+// one, in which case that series must be the one the kernel was built
+// with.
+func (r *runFlags) prebuilt() (*kernel.Artifact, string, error) {
+	a, m, err := kernel.LoadExported(r.kernelDir)
+	if err != nil {
+		return nil, "", err
+	}
+	if r.series == "" && r.revision == "baseline" && m.Revision != "" {
+		r.revision = m.Revision
+		return a, m.Version, nil
+	}
+	dir, err := r.seriesDir()
+	if err != nil {
+		return nil, "", err
+	}
+	var s kernel.Series
+	if dir != "" {
+		if s, err = kernel.ReadSeries(dir); err != nil {
+			return nil, "", err
+		}
+	}
+	if id := s.ID()[:16]; id != m.SeriesID {
+		return nil, "", fmt.Errorf("--kernel %s was built with series %s (%d patches, revision %q), not with %s's %s (%d patches)",
+			r.kernelDir, m.SeriesID, m.Patches, m.Revision, r.revision, id, len(s.Patches))
+	}
+	return a, m.Version, nil
 }
