@@ -236,7 +236,11 @@ func cmdRun(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	bisectExit := fs.Bool("bisect-exit", false, "exit as `git bisect run` expects: 0 good, 1 bad, 125 when the tree does not apply, build or boot, 128 when iomapct itself cannot run")
 	if err := fs.Parse(args); err != nil {
+		if *bisectExit {
+			return bisectAbort
+		}
 		return exitUsage
 	}
 	opts, err := rf.options(ctx, rf.revision)
@@ -245,20 +249,30 @@ func cmdRun(ctx context.Context, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
+		if *bisectExit {
+			return bisectAbort
+		}
 		return exitUsage
 	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		printReport(os.Stdout, rf.format, rep)
 	}
+	code := exitUsage
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
 		if rep != nil && rep.Console != "" {
 			fmt.Fprintln(os.Stderr, "console log:", rep.Console)
 		}
-		return exitUsage
+	} else {
+		code = exitCode(rep)
 	}
-	return exitCode(rep)
+	if *bisectExit {
+		b := bisectCode(rep, err)
+		fmt.Fprintf(os.Stderr, "iomapct run --bisect-exit: %d (%s)\n", b, map[int]string{bisectGood: "good", bisectBad: "bad", bisectSkip: "skip: cannot test this commit", bisectAbort: "abort the bisection"}[b])
+		return b
+	}
+	return code
 }
 
 func exitCode(rep *runner.Report) int {

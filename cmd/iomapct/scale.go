@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -227,4 +228,48 @@ func (r *runFlags) prebuilt() (*kernel.Artifact, string, error) {
 			r.kernelDir, m.SeriesID, m.Patches, m.Revision, r.revision, id, len(s.Patches))
 	}
 	return a, m.Version, nil
+}
+
+// Exit codes of `git bisect run` (git-bisect(1)): 0 good, 1 bad, 125 this
+// commit cannot be tested (skip it), and 128 or more stops the bisection.
+const (
+	bisectGood  = 0
+	bisectBad   = 1
+	bisectSkip  = 125
+	bisectAbort = 128
+)
+
+// bisectCode turns a run's outcome into git bisect run's protocol (run
+// --bisect-exit): a kernel that fails or crashes a case is bad; a tree
+// whose series does not apply, that does not build, or whose kernel does
+// not boot to the agent is untestable; anything else that stopped iomapct
+// (a missing tool, a bad flag, a full disk) aborts the bisection rather
+// than brand a commit for a fault of the machine.
+func bisectCode(rep *runner.Report, err error) int {
+	var be *kernel.BuildError
+	var ae *kernel.ApplyError
+	switch {
+	case errors.As(err, &be), errors.As(err, &ae):
+		return bisectSkip
+	case err != nil:
+		if rep != nil && len(rep.VMs) > 0 && neverBooted(rep) {
+			return bisectSkip
+		}
+		return bisectAbort
+	case rep.Crash != "" && neverBooted(rep):
+		return bisectSkip
+	case rep.Crash != "", !rep.Passed():
+		return bisectBad
+	}
+	return bisectGood
+}
+
+// neverBooted: no VM of the run got as far as the agent's ready record.
+func neverBooted(rep *runner.Report) bool {
+	for _, vm := range rep.VMs {
+		if vm.Boot > 0 {
+			return false
+		}
+	}
+	return true
 }
