@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/iomapct/iomapct/kernel"
 )
 
 // Revision is one series revision to run.
@@ -154,79 +153,4 @@ func PrintComparison(w io.Writer, c *Comparison) {
 	if flaky > 0 {
 		fmt.Fprintf(w, "%d rows (~) differ only by a flaky kernel finding showing in some runs and not others\n", flaky)
 	}
-}
-
-// BisectResult names the first patch whose prefix fails.
-type BisectResult struct {
-	// First is the 1-based index of the first bad patch, 0 if even the
-	// unpatched kernel fails, -1 if the whole series passes.
-	First   int
-	Patch   string
-	Subject string
-	// Steps records each tested prefix length and whether it passed.
-	Steps []BisectStep
-}
-
-// BisectStep is one tested prefix.
-type BisectStep struct {
-	Patches int
-	Passed  bool
-	Crash   string
-}
-
-// Bisect finds the first patch of a series after which the run stops
-// passing, by binary search over series prefixes. Every prefix must build:
-// a series is supposed to be bisectable, and a build failure is reported
-// with the prefix that broke.
-func Bisect(ctx context.Context, o Options, s kernel.Series) (*BisectResult, error) {
-	res := &BisectResult{First: -1}
-	test := func(n int) (bool, error) {
-		ro := o
-		ro.SeriesDir = ""
-		prefix := s.Prefix(n)
-		ro.Series = &prefix
-		ro.Revision = fmt.Sprintf("prefix-%d", n)
-		ro.Out = fmt.Sprintf("%s/prefix-%d", o.Out, n)
-		fmt.Fprintf(o.Log, "== bisect: first %d of %d patches\n", n, len(s.Patches))
-		rep, err := Run(ctx, ro)
-		if err != nil {
-			return false, fmt.Errorf("prefix of %d patches: %w", n, err)
-		}
-		ok := rep.Passed()
-		res.Steps = append(res.Steps, BisectStep{Patches: n, Passed: ok, Crash: rep.Crash})
-		return ok, nil
-	}
-	first, err := firstBad(len(s.Patches), test)
-	res.First = first
-	if first > 0 {
-		res.Patch, res.Subject = s.Patches[first-1].Name, s.Patches[first-1].Subject
-	}
-	return res, err
-}
-
-// firstBad is the search behind Bisect: the smallest prefix length that
-// fails (0 if the unpatched kernel fails, -1 if the whole series passes),
-// testing the full series and the empty one first, then halving.
-func firstBad(n int, test func(int) (bool, error)) (int, error) {
-	ok, err := test(n)
-	if err != nil || ok {
-		return -1, err
-	}
-	if ok, err = test(0); err != nil || !ok {
-		return 0, err
-	}
-	lo, hi := 0, n // lo passes, hi fails
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		ok, err := test(mid)
-		if err != nil {
-			return -1, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi, nil
 }

@@ -5,24 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
-
-func TestFirstBad(t *testing.T) {
-	for _, tc := range []struct{ n, bad, want int }{
-		{n: 5, bad: 3, want: 3}, {n: 5, bad: 1, want: 1}, {n: 5, bad: 5, want: 5},
-		{n: 5, bad: 0, want: 0}, {n: 5, bad: 99, want: -1}, {n: 1, bad: 1, want: 1},
-	} {
-		var tested []int
-		got, err := firstBad(tc.n, func(k int) (bool, error) {
-			tested = append(tested, k)
-			return k < tc.bad, nil
-		})
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got, "n=%d bad=%d (tested %v)", tc.n, tc.bad, tested)
-		assert.LessOrEqual(t, len(tested), 2+3, "binary search, not a scan")
-	}
-}
 
 func TestComparisonMarksDifferences(t *testing.T) {
 	mk := func(rev string, st ...Status) *Report {

@@ -56,7 +56,9 @@ func makePlantedHistory(t *testing.T, src kernel.Source, cache string) string {
 	out, err := exec.Command("cp", "-a", src.Dir, repo).CombinedOutput()
 	require.NoError(t, err, "copy %s: %s", src.Dir, out)
 	git("init", "-q", "-b", "master")
-	git("add", "-A")
+	// -f: Debian's tarball carries a .gitignore whose last rule, "/*",
+	// ignores the whole tree.
+	git("add", "-A", "-f", ".")
 	git("commit", "-qm", "A: Linux "+src.Version+" as Debian ships it")
 	git("tag", "A")
 	for _, c := range plantedHistory {

@@ -418,6 +418,7 @@ func cmdBisect(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	checks := fs.String("check", "", "follow only these checks (comma-separated, e.g. callouts,content); with --cases, the signature is every listed case on every image with these checks, and the full series is not run first")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -436,22 +437,57 @@ func cmdBisect(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
 		return exitUsage
 	}
-	res, err := runner.Bisect(ctx, opts, s)
+	var only []string
+	if *checks != "" {
+		only = strings.Split(*checks, ",")
+	}
+	var sig runner.Signature
+	if rf.caseList != "" && len(only) > 0 {
+		for _, t := range opts.Matrix {
+			for _, c := range opts.Cases {
+				if c.AppliesTo(t.FS) {
+					for _, ch := range only {
+						sig = append(sig, runner.SigEntry{Disk: t.Name(), Case: c.Name, Check: ch})
+					}
+				}
+			}
+		}
+	}
+	fmt.Printf("bisect %s (%d patches), run directories under %s\n", sd, len(s.Patches), opts.Out)
+	res, err := runner.Bisect(ctx, opts, s, sig, only, func(st runner.BisectStep) {
+		line := fmt.Sprintf("  %d patches: %s", st.Patches, st.Verdict)
+		if st.Why != "" {
+			line += " (" + st.Why + ")"
+		}
+		fmt.Println(line)
+		for _, f := range st.Failing {
+			fmt.Println("      " + f)
+		}
+		fmt.Println("      " + st.Out)
+	})
+	if res != nil && len(res.Signature) > 0 {
+		fmt.Printf("signature (%d):\n", len(res.Signature))
+		for _, e := range res.Signature {
+			fmt.Println("  " + e.String())
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
 		return exitUsage
 	}
-	for _, st := range res.Steps {
-		fmt.Printf("  %d patches: %s\n", st.Patches, map[bool]string{true: "pass", false: "FAIL"}[st.Passed])
-	}
-	switch res.First {
-	case -1:
-		fmt.Println("the whole series passes")
+	switch {
+	case res.First == -1:
+		fmt.Println(res.Reason)
 		return exitPass
-	case 0:
-		fmt.Println("the unpatched kernel already fails: nothing to bisect")
-	default:
+	case res.First == 0:
+		fmt.Println(res.Reason)
+	case res.From == res.First:
 		fmt.Printf("first bad patch: %d %s %s\n", res.First, res.Patch, res.Subject)
+		if res.Reason != "" {
+			fmt.Println("  " + res.Reason)
+		}
+	default:
+		fmt.Printf("first bad patch: one of %d..%d (last: %s %s)\n  %s\n", res.From, res.First, res.Patch, res.Subject, res.Reason)
 	}
 	return exitFail
 }
