@@ -153,6 +153,7 @@ type runFlags struct {
 	random, randomOps, vms               int
 	seed                                 int64
 	shard, format, kernelDir             string
+	verbose                              bool
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
@@ -162,6 +163,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
 	fs.StringVar(&r.kernelDir, "kernel", "", "boot this exported kernel (iomapct build --export DIR) instead of building one: needs no source tree or compiler; every file is checked against the manifest")
 	fs.StringVar(&r.shard, "shard", "", "run only shard INDEX/TOTAL (0-based) of the (case, image) pairs; default: from GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IOMAPCT_SHARD_TOTAL when set, else everything; 'none' runs everything")
+	fs.BoolVar(&r.verbose, "v", false, "print every verdict and every failure in full (default: only what did not pass, grouped by how it failed, one example each)")
 	fs.StringVar(&r.format, "format", "human", "stdout format: human, ktap or json (the run directory gets every format)")
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
 	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
@@ -256,7 +258,7 @@ func cmdRun(ctx context.Context, args []string) int {
 	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		printReport(os.Stdout, rf.format, rep)
+		printReport(os.Stdout, rf.format, rf.verbose, rep)
 	}
 	code := exitUsage
 	if err != nil {
@@ -334,7 +336,7 @@ func cmdReplay(ctx context.Context, args []string) int {
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		printReport(os.Stdout, rf.format, rep)
+		printReport(os.Stdout, rf.format, rf.verbose, rep)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct replay:", err)

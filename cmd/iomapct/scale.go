@@ -21,11 +21,16 @@ import (
 // all of them as files).
 var formats = []string{"human", "ktap", "json"}
 
-// printReport writes rep to w in format (see formats).
-func printReport(w io.Writer, format string, rep *runner.Report) error {
+// printReport writes rep to w in format (see formats); verbose lists every
+// verdict in the human format.
+func printReport(w io.Writer, format string, verbose bool, rep *runner.Report) error {
 	switch format {
 	case "", "human":
-		runner.PrintHuman(w, rep)
+		if verbose {
+			runner.PrintVerbose(w, rep)
+		} else {
+			runner.PrintHuman(w, rep)
+		}
 		return nil
 	case "ktap":
 		return runner.WriteKTAP(w, rep)
@@ -54,6 +59,7 @@ func cmdMerge(_ context.Context, args []string) int {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	out := fs.String("out", "", "write the merged report.json, report.ktap and junit.xml here (default: no files)")
 	format := fs.String("format", "human", "stdout format: "+strings.Join(formats, ", "))
+	verbose := fs.Bool("v", false, "human format: every verdict, not only the failures grouped")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: iomapct merge [--out DIR] [--format F] SHARD_RUN_DIR...")
 		fs.PrintDefaults()
@@ -81,7 +87,7 @@ func cmdMerge(_ context.Context, args []string) int {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "merged %d shards: %d (case, image) pairs, plan %s, kernel %s\n", len(fs.Args()), rep.Shard.Kept, rep.Shard.Plan, rep.KernelKey)
-	if err := printReport(os.Stdout, *format, rep); err != nil {
+	if err := printReport(os.Stdout, *format, *verbose, rep); err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct merge:", err)
 		return exitUsage
 	}
