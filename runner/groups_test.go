@@ -21,7 +21,7 @@ func TestHumanOutputGroupsOneRootCause(t *testing.T) {
 	}
 	for i := range 22 {
 		r.Verdicts = append(r.Verdicts, Verdict{Case: fmt.Sprintf("known-%d", i), Disk: "xfs-4k", FS: "xfs", Status: Known,
-			Finding: "iomap-short-copy-uptodate: " + strings.Repeat("a long description ", 50),
+			Finding:  "iomap-short-copy-uptodate: " + strings.Repeat("a long description ", 50),
 			Failures: []Failure{{Check: "content", Offset: 1, Msg: strings.Repeat("00 ", 300)}}})
 	}
 	for i := range 52 {
