@@ -85,6 +85,9 @@ type Options struct {
 	// source's kernel release.
 	Prebuilt        *kernel.Artifact
 	PrebuiltVersion string
+	// KeepImages keeps every filesystem image; by default the images of
+	// filesystems whose cases all passed are removed after judging.
+	KeepImages bool
 	// Shard, if set, runs only that part of the (case, image) pairs; see
 	// shardPlan and `iomapct merge`.
 	Shard *Shard
@@ -122,6 +125,10 @@ type Report struct {
 	Out   string  `json:"out"`
 	// KernelKey is the kernel's cache key (source, series and config).
 	KernelKey string `json:"kernel_key,omitempty"`
+	// ImagesRemoved lists the disks whose images were removed after
+	// judging because every case on them passed (run --keep-images keeps
+	// them).
+	ImagesRemoved []string `json:"images_removed,omitempty"`
 	// Shard is set on a sharded run: which part of which plan it ran.
 	Shard *ShardInfo `json:"shard,omitempty"`
 }
@@ -303,6 +310,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
 	applyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
+	if !o.KeepImages {
+		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
+	}
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err

@@ -53,6 +53,7 @@ commands:
   series check  say whether a series applies, without building
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
+  gc            keep only the newest run directories under ./runs
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMerge(ctx, args[1:])
 	case "list":
 		return cmdList(ctx, args[1:])
+	case "gc":
+		return cmdGC(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
@@ -153,7 +156,8 @@ type runFlags struct {
 	random, randomOps, vms               int
 	seed                                 int64
 	shard, format, kernelDir             string
-	verbose                              bool
+	verbose, keepImages                  bool
+	keepRuns                             int
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
@@ -163,6 +167,8 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
 	fs.StringVar(&r.kernelDir, "kernel", "", "boot this exported kernel (iomapct build --export DIR) instead of building one: needs no source tree or compiler; every file is checked against the manifest")
 	fs.StringVar(&r.shard, "shard", "", "run only shard INDEX/TOTAL (0-based) of the (case, image) pairs; default: from GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IOMAPCT_SHARD_TOTAL when set, else everything; 'none' runs everything")
+	fs.BoolVar(&r.keepImages, "keep-images", false, "keep every filesystem image (default: the images of filesystems whose cases all passed are removed after judging)")
+	fs.IntVar(&r.keepRuns, "keep-runs", runner.DefaultKeepRuns, "without --out, keep only this many newest run directories under ./runs (0: keep all)")
 	fs.BoolVar(&r.verbose, "v", false, "print every verdict and every failure in full (default: only what did not pass, grouped by how it failed, one example each)")
 	fs.StringVar(&r.format, "format", "human", "stdout format: human, ktap or json (the run directory gets every format)")
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
@@ -224,11 +230,18 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	}
 	if r.out == "" {
 		r.out = filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+label)
+		if r.keepRuns > 0 {
+			if gone, err := runner.PruneRuns("runs", r.keepRuns, r.out); err != nil {
+				return runner.Options{}, err
+			} else if len(gone) > 0 {
+				fmt.Fprintf(os.Stderr, "removed %d old run director(ies) under runs/ (--keep-runs %d; iomapct gc prunes by hand)\n", len(gone), r.keepRuns)
+			}
+		}
 	}
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout, Shard: shard, Prebuilt: prebuilt, PrebuiltVersion: version,
+		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
@@ -359,18 +372,22 @@ func cmdMinimise(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	opts.Log = io.Discard
-	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget)
+	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget, func(s string) { fmt.Fprintln(os.Stderr, "  "+s) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
 		return exitUsage
 	}
 	out := filepath.Join(opts.Out, "minimal.ops")
+	how := "1-minimal: no op can be removed or shrunk and still fail"
+	if res.BudgetSpent {
+		how = fmt.Sprintf("not minimal: the budget of %d VM runs ran out (raise --budget to go on from this file)", *budget)
+	}
 	var buf strings.Builder
-	cases.WriteSequence(&buf, res.Ops, fmt.Sprintf("minimised from %s (%d ops) on %s in %d VM runs; fails: %s",
-		file, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check))
+	cases.WriteSequence(&buf, res.Ops, fmt.Sprintf("minimised from %s (%d ops) on %s in %d VM runs; fails: %s; %s",
+		file, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check, how))
 	os.WriteFile(out, []byte(buf.String()), 0o644)
 	fmt.Print(buf.String())
-	fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d VM runs); written to %s\n", len(res.Ops), len(ops), res.Runs, out)
+	fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d VM runs, %s); written to %s; the failing run kept: %s\n", len(res.Ops), len(ops), res.Runs, how, out, res.Best)
 	return exitFail
 }
 

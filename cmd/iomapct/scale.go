@@ -279,3 +279,30 @@ func neverBooted(rep *runner.Report) bool {
 	}
 	return true
 }
+
+// cmdGC prunes a runs directory by hand.
+func cmdGC(_ context.Context, args []string) int {
+	fs := flag.NewFlagSet("gc", flag.ContinueOnError)
+	keep := fs.Int("keep", runner.DefaultKeepRuns, "how many newest run directories to keep")
+	if err := parseFlags(fs, args); err != nil {
+		return exitCodeOfParse(err)
+	}
+	dir := "runs"
+	if fs.NArg() > 1 || *keep < 0 {
+		fmt.Fprintln(os.Stderr, "iomapct gc: usage: iomapct gc [--keep N] [RUNS_DIR]")
+		return exitUsage
+	}
+	if fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	}
+	gone, err := runner.PruneRuns(dir, *keep, "")
+	for _, g := range gone {
+		fmt.Println("removed", g)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct gc:", err)
+		return exitUsage
+	}
+	fmt.Fprintf(os.Stderr, "%d run director(ies) removed, the %d newest kept in %s\n", len(gone), *keep, dir)
+	return exitPass
+}
