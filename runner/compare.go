@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 )
 
 // Revision is one series revision to run.
@@ -116,33 +117,67 @@ func (c *Comparison) add(name string, rep *Report) {
 	}
 }
 
-// PrintComparison writes the table; rows whose revisions disagree are
-// marked with "<>" so a difference is visible at a glance.
-func PrintComparison(w io.Writer, c *Comparison) {
-	width := len("disk case")
-	for _, r := range c.Rows {
-		width = max(width, len(r))
-	}
-	fmt.Fprintf(w, "   %-*s", width, "disk case")
+// PrintComparison writes the rows whose revisions disagree (marked "<>")
+// or differ only by a flaky finding ("~"), then, for each disagreeing row,
+// every revision's check and message, then each revision's series and run
+// directory. PrintComparisonAll writes every row.
+func PrintComparison(w io.Writer, c *Comparison) { printComparison(w, c, false) }
+
+// PrintComparisonAll is PrintComparison with every row of the table.
+func PrintComparisonAll(w io.Writer, c *Comparison) { printComparison(w, c, true) }
+
+func printComparison(w io.Writer, c *Comparison, all bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprint(tw, "   disk case")
 	for _, r := range c.Revisions {
-		fmt.Fprintf(w, " %-9s", r)
+		fmt.Fprintf(tw, "\t%s", r)
 	}
-	fmt.Fprintln(w)
-	diffs, flaky := 0, 0
+	fmt.Fprintln(tw, "\t")
+	diffs, flaky, shown := 0, 0, 0
+	var differing []string
 	for _, row := range c.Rows {
 		mark := "  "
 		if c.Differs(row) {
 			mark = "<>"
 			diffs++
+			differing = append(differing, row)
 		} else if c.Flaky(row) {
 			mark = "~ "
 			flaky++
+		} else if !all {
+			continue
 		}
-		fmt.Fprintf(w, "%s %-*s", mark, width, row)
+		shown++
+		fmt.Fprintf(tw, "%s %s", mark, row)
 		for _, s := range c.Cells[row] {
-			fmt.Fprintf(w, " %-9s", s)
+			fmt.Fprintf(tw, "\t%s", s)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "\t")
+	}
+	tw.Flush()
+	if shown == 0 {
+		fmt.Fprintln(w, "   (every row agrees; -v prints them all)")
+	}
+	// What each revision said about a disagreeing row.
+	for _, row := range differing {
+		fmt.Fprintf(w, "\n<> %s\n", row)
+		for i, rep := range c.Reports {
+			v, ok := c.verdict(i, row)
+			switch {
+			case row == "(vm) crash":
+				if rep.Crash != "" {
+					fmt.Fprintf(w, "   %-9s %s\n", c.Revisions[i], rep.Crash)
+				} else {
+					fmt.Fprintf(w, "   %-9s no crash\n", c.Revisions[i])
+				}
+			case !ok:
+				fmt.Fprintf(w, "   %-9s no verdict\n", c.Revisions[i])
+			case len(v.Failures) == 0:
+				fmt.Fprintf(w, "   %-9s %s\n", c.Revisions[i], v.Status)
+			default:
+				fmt.Fprintf(w, "   %-9s %s %s\n", c.Revisions[i], v.Status, v.Failures[0])
+			}
+		}
 	}
 	var ids []string
 	for i, rep := range c.Reports {
@@ -152,4 +187,17 @@ func PrintComparison(w io.Writer, c *Comparison) {
 	if flaky > 0 {
 		fmt.Fprintf(w, "%d rows (~) differ only by a flaky kernel finding showing in some runs and not others\n", flaky)
 	}
+	for i, rep := range c.Reports {
+		fmt.Fprintf(w, "run directory %s: %s\n", c.Revisions[i], rep.Out)
+	}
+}
+
+// verdict finds revision i's verdict for a row ("disk case").
+func (c *Comparison) verdict(i int, row string) (Verdict, bool) {
+	for _, v := range c.Reports[i].Verdicts {
+		if v.Disk+" "+v.Case == row {
+			return v, true
+		}
+	}
+	return Verdict{}, false
 }

@@ -395,7 +395,7 @@ func cmdCompare(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
-	revList := fs.String("revisions", "baseline,v1,v2", "revisions of kernel/patches/iomap-write-ops to compare (name or name=DIR)")
+	revList := fs.String("revisions", "baseline,v1,v2", "revisions to compare: names of kernel/patches/iomap-write-ops/NAME, or NAME=DIR for any series directory or mbox (e.g. v2,v2b=../v2b)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -419,7 +419,11 @@ func cmdCompare(ctx context.Context, args []string) int {
 	}
 	c, err := runner.Compare(ctx, opts, revs)
 	if c != nil && len(c.Revisions) > 0 {
-		runner.PrintComparison(os.Stdout, c)
+		if rf.verbose {
+			runner.PrintComparisonAll(os.Stdout, c)
+		} else {
+			runner.PrintComparison(os.Stdout, c)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
