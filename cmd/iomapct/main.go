@@ -54,6 +54,7 @@ commands:
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
   gc            keep only the newest run directories under ./runs
+  shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdList(ctx, args[1:])
 	case "gc":
 		return cmdGC(ctx, args[1:])
+	case "shell":
+		return cmdShell(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])

@@ -306,3 +306,50 @@ func cmdGC(_ context.Context, args []string) int {
 	fmt.Fprintf(os.Stderr, "%d run director(ies) removed, the %d newest kept in %s\n", len(gone), *keep, dir)
 	return exitPass
 }
+
+// cmdShell boots the kernel with images mounted and hands the console to
+// the user (or to a script on stdin), as virtme-ng does.
+func cmdShell(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	after := fs.String("after", "", "replay this op sequence (a replay file, e.g. a failing case's repro) into /mnt/<disk>/after before the shell starts")
+	// One image unless asked: the session is about looking, not a matrix.
+	fs.Set("fs", "ext4")
+	fs.Set("bs", "4096")
+	fs.Set("vm-timeout", "24h")
+	if err := fs.Parse(args); err != nil {
+		return exitCodeOfParse(err)
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "iomapct shell: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	opts, err := rf.options(ctx, "shell")
+	if err == nil {
+		opts.SeriesDir, err = rf.seriesDir()
+	}
+	if err == nil && *after != "" {
+		var ops []cases.Op
+		f, ferr := os.Open(*after)
+		if ferr != nil {
+			err = ferr
+		} else {
+			ops, err = cases.ReadSequence(f)
+			f.Close()
+			if err != nil {
+				err = fmt.Errorf("%s: %w", *after, err)
+			}
+		}
+		opts.Cases = []cases.Case{{Name: "after", Doc: "replayed from " + *after, Gen: func(int64) []cases.Op { return ops }}}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct shell:", err)
+		return exitUsage
+	}
+	if err := runner.Shell(ctx, opts, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct shell:", err)
+		return exitUsage
+	}
+	return exitPass
+}
