@@ -5,6 +5,19 @@ package cases
 // random sequence) and the model runs the very same ops.
 type Plan struct {
 	Disks []DiskPlan `json:"disks"`
+	// Shell, if set, asks for an interactive session instead of a run: the
+	// agent mounts every disk, runs its files' ops, then starts a shell on
+	// the console (iomapct shell).
+	Shell *ShellPlan `json:"shell,omitempty"`
+}
+
+// ShellPlan is an interactive session in the guest.
+type ShellPlan struct {
+	// Shell is the shell's path in the initramfs, Args its arguments;
+	// Path is its PATH.
+	Shell string   `json:"shell"`
+	Args  []string `json:"args,omitempty"`
+	Path  string   `json:"path"`
 }
 
 // DiskPlan is one filesystem image attached to the VM.

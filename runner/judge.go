@@ -55,8 +55,8 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 	}
 	var vs []Verdict
-	for i, d := range plan.Disks {
-		t := o.Matrix[i]
+	for _, d := range plan.Disks {
+		t := Target{FS: d.FS, BlockSize: d.BlockSize}
 		dr, clean := unmounted[d.Name]
 		var rd ondisk.Reader
 		var openErr error
@@ -103,7 +103,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			vs = append(vs, v)
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
-		fv := Verdict{Case: "(unmount+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
 		switch {
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")

@@ -48,6 +48,11 @@ func main() {
 		return
 	}
 	em.Emit(proto.Ready, "", tr.Events(), nil)
+	if plan.Shell != nil {
+		runShell(em, plan)
+		em.Emit(proto.Done, "", nil, nil)
+		return
+	}
 	for _, d := range plan.Disks {
 		runDisk(em, tr, klog, d)
 	}
