@@ -63,8 +63,8 @@ type callout struct {
 	NoEnd bool
 	// Done: the file system's folio_done callout ran after the end (v2).
 	Done bool
-	// Unshare: the step belongs to iomap_unshare_iter, which the model
-	// never produces (no case unshares).
+	// Unshare: the step belongs to iomap_unshare_iter (op WRITE|UNSHARE),
+	// from FALLOC_FL_UNSHARE_RANGE.
 	Unshare bool
 	// MapUnpredicted: the mapping type and IOMAP_F_NEW were left out of
 	// the comparison (xfs, see mappingPredicted).
@@ -271,6 +271,10 @@ func expectedCallouts(m *reference.Model, folioDone bool) []attributedCallout {
 			continue
 		}
 		e := callout{Callout: c}
+		if c.Kind == reference.CalloutUnshare {
+			// Traced as a write whose operation is WRITE|UNSHARE.
+			e.Kind, e.Unshare = reference.CalloutWrite, true
+		}
 		e.Done = folioDone && m.Geometry().FS == "gfs2" && c.Map == reference.MapMapped && c.Flags&reference.FlagBufferHead != 0
 		in = append(in, attributedCallout{c: e, op: c.Op})
 	}
