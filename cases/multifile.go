@@ -97,9 +97,7 @@ func dedupe(src int, srcOff int64, dst int, off, n int64) Op {
 func copyRange(src int, srcOff int64, dst int, off, n int64) Op {
 	return Op{Kind: CopyRange, Src: src, SrcOff: srcOff, File: dst, Off: off, Len: n}
 }
-func unshare(f int, off, n int64) Op {
-	return Op{Kind: Unshare, File: f, Off: off, Len: n, KeepSize: true}
-}
+func unshare(off, n int64) Op { return Op{Kind: Unshare, Off: off, Len: n, KeepSize: true} }
 
 // on returns op o acting on file f.
 func on(f int, o Op) Op { o.File = f; return o }
