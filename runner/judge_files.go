@@ -69,7 +69,13 @@ func checkReturned(v *Verdict, s *reference.Set, ops []cases.Op, returned []int6
 func checkFilesCallouts(v *Verdict, s *reference.Set, ops []cases.Op, res cases.Result, folioDone bool) {
 	for _, i := range s.Files() {
 		sub := Verdict{Status: Pass}
-		checkCallouts(&sub, s.File(i), ops, fileTrace(res, i), folioDone)
+		rest, un, err := splitUnshare(fileTrace(res, i))
+		if err != nil {
+			sub.fail("callouts", -1, "cannot read the recorded trace: %v", err)
+		} else {
+			checkCallouts(&sub, s.File(i), ops, rest, folioDone)
+			checkUnshare(&sub, s.File(i), ops, i, un)
+		}
 		for _, fl := range sub.Failures {
 			fl.Msg = filePrefix(res.File, i) + fl.Msg
 			v.Failures = append(v.Failures, fl)
