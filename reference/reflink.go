@@ -353,20 +353,35 @@ func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canSho
 	a, b := roundDown(fstart, dst.ps), roundUp(fstart+flen, dst.ps)
 	dst.writeback(a, b)
 	dst.dropCache(a, b)
-	// xfs_reflink_remap_extent (1165-1300): the destination's old blocks
-	// are unmapped and the source's mapped (holes stay holes, unwritten
-	// stays unwritten, both share the physical block).
+	// xfs_reflink_remap_extent (xfs_reflink.c:1165-1350): only a written
+	// source extent is mapped into the destination and shared (1325-1329,
+	// xfs_bmap_is_written_extent); for a hole or an unwritten source
+	// extent the destination's blocks are unmapped (1299-1320) and stay
+	// holes, except that an unwritten destination under an unwritten
+	// source is left alone (1249-1252), and a block that already shares
+	// the source's physical block is skipped (1240-1247).
 	for k := int64(0); k < nb; k++ {
-		sb, db := &src.blocks[first+k], &dst.blocks[(pout>>dst.bbits)+k]
-		dst.cowBreak((pout >> dst.bbits) + k)
-		db.alloc, db.flags, db.lastOp = sb.alloc, 0, sb.lastOp
-		if sb.alloc == aWritten || sb.alloc == aUnwritten {
-			if sb.share == 0 {
-				s.groups++
-				sb.share = s.groups
-			}
-			db.share = sb.share
+		di := (pout >> dst.bbits) + k
+		sb, db := &src.blocks[first+k], &dst.blocks[di]
+		switch {
+		case sb.share != 0 && db.share == sb.share:
+			continue
+		case sb.alloc == aUnwritten && db.alloc == aUnwritten:
+			db.flags = 0
+			continue
 		}
+		dst.cowBreak(di)
+		db.flags, db.lastOp = 0, sb.lastOp
+		if sb.alloc != aWritten {
+			db.alloc, db.lastOp = aHole, -1
+			continue
+		}
+		db.alloc = aWritten
+		if sb.share == 0 {
+			s.groups++
+			sb.share = s.groups
+		}
+		db.share = sb.share
 	}
 	// The bytes: the source's, up to count (past the source's EOF the
 	// block holds zeros, and content past EOF is always zero).
@@ -444,8 +459,9 @@ func (s *Set) copyRange(index int, op cases.Op) error {
 
 // splice is do_splice_direct (fs/splice.c:1033-1131 and
 // filemap_splice_read, mm/filemap.c:2906-): at most a pipe's worth per
-// round, 16 buffers of one page each (PIPE_DEF_BUFFERS; the first holds
-// the rest of the source's first page), read from the source's page cache
+// round, 16 buffers of one page each (PIPE_DEF_BUFFERS; with
+// filemap_splice_read the first holds the rest of the source's first
+// page), read from the source's page cache
 // and written through the destination's ->write_iter as one buffered
 // write (iter_file_splice_write).
 func (s *Set) splice(src *Model, pin int64, dst *Model, pout, n int64) int64 {
@@ -453,6 +469,12 @@ func (s *Set) splice(src *Model, pin int64, dst *Model, pout, n int64) int64 {
 	var done int64
 	for done < n {
 		chunk := min(n-done, pipePages*src.ps-(pin&(src.ps-1)))
+		if src.fs == fsGFS2 {
+			// gfs2's ->splice_read is copy_splice_read (gfs2/file.c:1596,
+			// fs/splice.c:323-337): it reads into 16 fresh pages from
+			// the offset on, whatever the offset's place in its page.
+			chunk = min(n-done, pipePages*src.ps)
+		}
 		for p := roundDown(pin, src.ps); p < pin+chunk; p += src.ps {
 			if fs, fz, ok := src.folioAt(p); !ok || !src.folioUptodate(fs, fz) {
 				src.readFolio(p)

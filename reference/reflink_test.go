@@ -219,3 +219,19 @@ func TestCopyRangeRemapThenSplice_xfs(t *testing.T) {
 		cases.Op{Kind: cases.CopyRange, Src: 0, SrcOff: 1000, File: 1, Off: 0, Len: 4000})
 	assert.Empty(t, s.SharedGroups())
 }
+
+// xfs_reflink_remap_extent (xfs_reflink.c:1240-1329): only written
+// source blocks are shared; an unwritten source block leaves a hole in the
+// destination, unless the destination block is unwritten too, which is
+// left alone.
+func TestCloneUnwritten_xfs_reflink_remap_extent_1240_1329(t *testing.T) {
+	s := runSet(t, xfs4k,
+		cases.Op{Kind: cases.Fallocate, Off: 0, Len: 3 * 4096},
+		cases.Op{Kind: cases.PWrite, Off: 4096, Len: 4096},
+		fileOp(1, cases.Op{Kind: cases.Fallocate, Off: 0, Len: 4096, KeepSize: true}),
+		fileOp(1, cases.Op{Kind: cases.PWrite, Off: 2 * 4096, Len: 4096}),
+		cases.Op{Kind: cases.Fsync}, fileOp(1, cases.Op{Kind: cases.Fsync}),
+		cloneOp(0, 0, 1, 0, 3*4096))
+	assert.Equal(t, []string{"AllocatedZero", "Data", "MustBeHole?"}, states(s.File(1)))
+	assert.Equal(t, [][]BlockRef{{{0, 1}, {1, 1}}}, s.SharedGroups())
+}
