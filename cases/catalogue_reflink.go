@@ -125,6 +125,15 @@ var reflinkCases = []Case{
 		},
 	},
 	{
+		Name: "unshare-source-cached",
+		Doc:  "unshare the source of a clone right after it: the clone wrote the source's folios back but left them cached, uptodate and clean, and iomap_unshare_iter must still dirty every one of them",
+		Only: onlyXFS,
+		Gen: func(bs int64) []Op {
+			n := max(2*pageSize, 4*bs) + 10
+			return ops(pwrite(0, n), clone(0, 0, 1, 0, n), unshare(0, n), on(1, pwrite(bs+1, 2)))
+		},
+	},
+	{
 		Name: "dedupe-equal",
 		Doc:  "a copy made through splice (unaligned copy_file_range), then dedupe of equal ranges: they share blocks afterwards, and a write to one is copied on write",
 		Only: onlyXFS,
