@@ -221,8 +221,8 @@ func (s *Set) memberOf(g int32) (BlockRef, bool) {
 }
 
 // remapOp is FICLONERANGE (vfs_clone_file_range, fs/remap_range.c:
-// 380-414) or FIDEDUPERANGE with one destination (vfs_dedupe_file_range,
-// remap_range.c:470-540) into xfs_file_remap_range (xfs_file.c:1169-1240).
+// 376-412) or FIDEDUPERANGE with one destination (vfs_dedupe_file_range,
+// remap_range.c:492-569) into xfs_file_remap_range (xfs_file.c:1169-1240).
 // Filesystems without ->remap_file_range refuse both (EOPNOTSUPP; FICLONE
 // across them EXDEV before that).
 func (s *Set) remapOp(index int, op cases.Op) error {
@@ -234,7 +234,7 @@ func (s *Set) remapOp(index int, op cases.Op) error {
 	dedup := op.Kind == cases.Dedupe
 	if dedup {
 		// vfs_dedupe_file_range: the source range must lie within its EOF
-		// (remap_range.c:500-501).
+		// (remap_range.c:526-527).
 		if op.SrcOff+op.Len > src.size {
 			return fmt.Errorf("dedupe source [%d, %d) past EOF %d: %w", op.SrcOff, op.SrcOff+op.Len, src.size, ErrInvalid)
 		}
@@ -264,7 +264,7 @@ func (s *Set) remapOp(index int, op cases.Op) error {
 func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canShorten bool) (int64, bool, error) {
 	src, dst := s.files[si], s.files[di]
 	bs := dst.bs
-	// __generic_remap_file_range_prep (remap_range.c:277-287): a clone
+	// __generic_remap_file_range_prep (remap_range.c:300-310): a clone
 	// of length 0 runs to the source's EOF.
 	if length == 0 {
 		if dedup || pin == src.size {
@@ -275,7 +275,7 @@ func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canSho
 		}
 		length = src.size - pin
 	}
-	// generic_remap_checks (remap_range.c:31-102).
+	// generic_remap_checks (remap_range.c:31-100).
 	if pin&(bs-1) != 0 || pout&(bs-1) != 0 {
 		return 0, false, fmt.Errorf("remap offsets %d, %d not block aligned: %w", pin, pout, ErrInvalid)
 	}
@@ -302,17 +302,17 @@ func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canSho
 	if count == 0 {
 		return 0, false, nil
 	}
-	// 305-313: write back both ranges.
+	// 324-331: write back both ranges.
 	src.writeback(pin, pin+count)
 	dst.writeback(pout, pout+count)
 	if dedup {
-		// vfs_dedupe_file_range_compare (188-258): page by page through
+		// vfs_dedupe_file_range_compare (192-266): page by page through
 		// read_mapping_folio, stopping at the first difference.
 		if !s.dedupeCompare(src, pin, dst, pout, count) {
 			return 0, true, nil
 		}
 	}
-	// generic_remap_check_len (131-157): a partial EOF block is linked
+	// generic_remap_check_len (133-157): a partial EOF block is linked
 	// only at or past the destination's EOF.
 	if count&(bs-1) != 0 && pout+count < dst.size {
 		if !canShorten {
@@ -353,13 +353,13 @@ func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canSho
 	a, b := roundDown(fstart, dst.ps), roundUp(fstart+flen, dst.ps)
 	dst.writeback(a, b)
 	dst.dropCache(a, b)
-	// xfs_reflink_remap_extent (xfs_reflink.c:1165-1350): only a written
-	// source extent is mapped into the destination and shared (1325-1329,
+	// xfs_reflink_remap_extent (xfs_reflink.c:1161-1350): only a written
+	// source extent is mapped into the destination and shared (1326-1329,
 	// xfs_bmap_is_written_extent); for a hole or an unwritten source
-	// extent the destination's blocks are unmapped (1299-1320) and stay
+	// extent the destination's blocks are unmapped (1298-1320) and stay
 	// holes, except that an unwritten destination under an unwritten
-	// source is left alone (1249-1252), and a block that already shares
-	// the source's physical block is skipped (1240-1247).
+	// source is left alone (1246-1249), and a block that already shares
+	// the source's physical block is skipped (1238-1244).
 	for k := int64(0); k < nb; k++ {
 		di := (pout >> dst.bbits) + k
 		sb, db := &src.blocks[first+k], &dst.blocks[di]
@@ -388,7 +388,7 @@ func (s *Set) remap(si int, pin int64, di int, pout, length int64, dedup, canSho
 	buf := make([]byte, count)
 	copy(buf, src.content[pin:pin+count])
 	copy(dst.content[pout:pout+count], buf)
-	// xfs_reflink_update_dest (xfs_reflink.c:1130-1160): i_size grows to
+	// xfs_reflink_update_dest (xfs_reflink.c:1088-1129): i_size grows to
 	// pos_out + len.
 	if pout+count > dst.size {
 		dst.size = pout + count

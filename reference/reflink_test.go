@@ -55,7 +55,7 @@ func TestSetFilesAreIndependentAndSyncIsGlobal(t *testing.T) {
 }
 
 // generic_remap_checks (fs/remap_range.c:43-45): both starts block aligned;
-// 57-60: the source range starts below EOF; 92-94: a cut length without
+// 60-63: the source range starts below EOF; 92-97: a cut length without
 // REMAP_FILE_CAN_SHORTEN is EINVAL; ext4/gfs2 have no ->remap_file_range.
 func TestRemapChecks_generic_remap_checks_31_102(t *testing.T) {
 	w := cases.Op{Kind: cases.PWrite, Off: 0, Len: 3 * 4096}
@@ -76,7 +76,7 @@ func TestRemapChecks_generic_remap_checks_31_102(t *testing.T) {
 }
 
 // xfs_reflink_remap_blocks / xfs_reflink_remap_extent
-// (xfs_reflink.c:1360-1434, 1165-1300) and xfs_reflink_update_dest: the
+// (xfs_reflink.c:1360-1434, 1161-1350) and xfs_reflink_update_dest: the
 // destination shares the source's blocks, reads its bytes, grows to the
 // range's end; holes in the source stay holes in the destination.
 func TestClone_xfs_reflink_remap_blocks_1360_1434(t *testing.T) {
@@ -94,11 +94,11 @@ func TestClone_xfs_reflink_remap_blocks_1360_1434(t *testing.T) {
 	assert.Equal(t, []BlockRef{{0, 3}, {1, 7}}, groups[2])
 }
 
-// generic_remap_checks (fs/remap_range.c:71-76): a range that ends at the
+// generic_remap_checks (fs/remap_range.c:76-84): a range that ends at the
 // source's EOF is block aligned by rounding up, so the partial EOF block is
-// shared; generic_remap_check_len (131-157): only at or past the
+// shared; generic_remap_check_len (133-157): only at or past the
 // destination's EOF.
-func TestCloneEOFBlock_generic_remap_check_len_131_157(t *testing.T) {
+func TestCloneEOFBlock_generic_remap_check_len_133_157(t *testing.T) {
 	s := runSet(t, xfs4k, cases.Op{Kind: cases.PWrite, Off: 0, Len: 5000}, cloneOp(0, 0, 1, 0, 5000))
 	assert.Equal(t, int64(5000), s.File(1).Size())
 	assert.Len(t, s.SharedGroups(), 2)
@@ -131,10 +131,10 @@ func TestCowWrite_iomap_write_begin_srcmap_719_780(t *testing.T) {
 	assert.Equal(t, [][2]BlockRef{{{1, 0}, {0, 0}}}, s.Apart())
 }
 
-// vfs_dedupe_file_range_compare (fs/remap_range.c:188-258): equal ranges
+// vfs_dedupe_file_range_compare (fs/remap_range.c:192-266): equal ranges
 // are shared and status FILE_DEDUPE_RANGE_SAME (0); different ones give
 // FILE_DEDUPE_RANGE_DIFFERS (1) and nothing is remapped.
-func TestDedupe_vfs_dedupe_file_range_compare_188_258(t *testing.T) {
+func TestDedupe_vfs_dedupe_file_range_compare_192_266(t *testing.T) {
 	dd := cases.Op{Kind: cases.Dedupe, Src: 0, SrcOff: 0, File: 1, Off: 0, Len: 8192}
 	// Equal: a clone made apart again by unshare, then deduped.
 	s := runSet(t, xfs4k, cases.Op{Kind: cases.PWrite, Off: 0, Len: 8192},
@@ -196,7 +196,7 @@ func TestCopyRangeSplice_vfs_copy_file_range_1619_1658(t *testing.T) {
 
 // xfs: ->remap_file_range with REMAP_FILE_CAN_SHORTEN (read_write.c:
 // 1623-1628) remaps the whole blocks (generic_remap_checks cuts the count,
-// remap_range.c:78-81); the guest calls again and the rest, less than a
+// remap_range.c:76-84); the guest calls again and the rest, less than a
 // block, is refused (count 0) and spliced.
 func TestCopyRangeRemapThenSplice_xfs(t *testing.T) {
 	s := runSet(t, xfs1kPage,
@@ -220,11 +220,11 @@ func TestCopyRangeRemapThenSplice_xfs(t *testing.T) {
 	assert.Empty(t, s.SharedGroups())
 }
 
-// xfs_reflink_remap_extent (xfs_reflink.c:1240-1329): only written
+// xfs_reflink_remap_extent (xfs_reflink.c:1238-1329): only written
 // source blocks are shared; an unwritten source block leaves a hole in the
 // destination, unless the destination block is unwritten too, which is
 // left alone.
-func TestCloneUnwritten_xfs_reflink_remap_extent_1240_1329(t *testing.T) {
+func TestCloneUnwritten_xfs_reflink_remap_extent_1238_1329(t *testing.T) {
 	s := runSet(t, xfs4k,
 		cases.Op{Kind: cases.Fallocate, Off: 0, Len: 3 * 4096},
 		cases.Op{Kind: cases.PWrite, Off: 4096, Len: 4096},
