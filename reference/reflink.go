@@ -206,6 +206,16 @@ func (s *Set) Apart() [][2]BlockRef {
 	return out
 }
 
+// Group returns the share group of block b of file f: blocks of different
+// groups, and blocks in no group (0), never share a physical block.
+func (s *Set) Group(f int, b int64) int32 {
+	m := s.files[f]
+	if m == nil || b >= int64(len(m.blocks)) {
+		return 0
+	}
+	return m.blocks[b].share
+}
+
 // memberOf returns a mapped member of group g below its file's EOF.
 func (s *Set) memberOf(g int32) (BlockRef, bool) {
 	for _, i := range s.order {

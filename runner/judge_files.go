@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/ondisk"
@@ -94,7 +95,7 @@ func checkFilesCallouts(v *Verdict, s *reference.Set, ops []cases.Op, res cases.
 // model says are mapped below EOF are asked about.
 func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos map[int]uint64) {
 	groups, apart := s.SharedGroups(), s.Apart()
-	if len(groups) == 0 && len(apart) == 0 {
+	if t.FS != "xfs" || len(s.Files()) < 2 && len(groups) == 0 && len(apart) == 0 {
 		return
 	}
 	maps := map[int]*ondisk.Inode{}
@@ -131,6 +132,11 @@ func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos
 			}
 		}
 	}
+	if a, b, p, ok := sharedOutsideGroups(maps, s.Group); ok {
+		v.fail("sharing", b.Block*t.BlockSize, "%s and %s both map to physical block %d; the model shares no block between them",
+			name(a), name(b), p)
+		return
+	}
 	for _, pr := range apart {
 		p, ok := phys(pr[0])
 		q, okq := phys(pr[1])
@@ -147,4 +153,37 @@ func physName(p uint64, ok bool) string {
 		return "unmapped"
 	}
 	return fmt.Sprintf("physical %d", p)
+}
+
+// sharedOutsideGroups finds two mapped blocks of the case's files that use
+// one physical block although the model puts them in different share
+// groups (or in none): only a remap shares blocks, and writes, unshares
+// and frees give a block its own again.
+func sharedOutsideGroups(maps map[int]*ondisk.Inode, group func(f int, b int64) int32) (a, b reference.BlockRef, p uint64, found bool) {
+	type owner struct {
+		ref   reference.BlockRef
+		group int32
+	}
+	seen := map[uint64]owner{}
+	files := make([]int, 0, len(maps))
+	for f := range maps {
+		files = append(files, f)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		for _, e := range maps[f].Extents {
+			if e.Kind != ondisk.Data && e.Kind != ondisk.Unwritten {
+				continue
+			}
+			for k := uint64(0); k < e.Count; k++ {
+				ref := reference.BlockRef{File: f, Block: int64(e.Logical + k)}
+				g := group(f, ref.Block)
+				if o, dup := seen[e.Physical+k]; dup && (g == 0 || o.group != g) {
+					return o.ref, ref, e.Physical + k, true
+				}
+				seen[e.Physical+k] = owner{ref, g}
+			}
+		}
+	}
+	return a, b, 0, false
 }
