@@ -25,7 +25,13 @@
 // rather than zeroed. Apply wraps ErrUnsupported for ops the fs lacks and
 // ErrInvalid for ops the kernel would refuse.
 //
-// Not modelled: xfs reflink/COW and IOMAP_F_STALE revalidation, background
+// Several files and shared extents (clone, dedupe, copy_file_range,
+// unshare) are modelled by Set in reflink.go.
+//
+// Not modelled: IOMAP_F_STALE revalidation, xfs's COW fork beyond what
+// copy-on-write needs (its preallocation decides only mapping edges and
+// which extra blocks an unshare rewrites), readahead by copy_file_range's
+// source reads (the folios read are modelled, not the window), background
 // writeback and reclaim (the model only writes back on fsync/sync/msync,
 // drop_caches, remount, O_DIRECT and zero-range flushes, and never evicts
 // a clean folio on its own), folio allocation falling back to smaller

@@ -485,6 +485,11 @@ func (s *Set) splice(src *Model, pin int64, dst *Model, pout, n int64) int64 {
 			// the offset on, whatever the offset's place in its page.
 			chunk = min(n-done, pipePages*src.ps)
 		}
+		// The source folios read become cached and uptodate. The
+		// readahead window around them (filemap_get_pages,
+		// page_cache_sync_ra on the guest's own descriptor) is not
+		// modelled: it only adds clean uptodate folios, which matter
+		// for a later short copy into them.
 		for p := roundDown(pin, src.ps); p < pin+chunk; p += src.ps {
 			if fs, fz, ok := src.folioAt(p); !ok || !src.folioUptodate(fs, fz) {
 				src.readFolio(p)
