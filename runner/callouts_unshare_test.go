@@ -70,3 +70,16 @@ func TestSplitUnshareKeepsWrites(t *testing.T) {
 	require.Len(t, un, 1)
 	assert.True(t, un[0].Unshare)
 }
+
+// An unshare step whose write_begin has no write_end (a folio put back
+// without being dirtied) fails the check.
+func TestUnshareBeginWithoutEndFails(t *testing.T) {
+	s, ops := unshareSet(t)
+	lines := traceOf(unshareStep(0x401, 0xc00))
+	_, un, err := splitUnshare(lines[:1])
+	require.NoError(t, err)
+	v := Verdict{Status: Pass}
+	checkUnshare(&v, s.File(1), ops, 1, un)
+	require.Equal(t, Fail, v.Status)
+	assert.Contains(t, v.Failures[0].Msg, "(no write_end)")
+}
