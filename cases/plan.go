@@ -63,6 +63,17 @@ type Result struct {
 	// Kernel holds the kernel log records of level KERN_WARNING or worse
 	// logged while the case ran (read from /dev/kmsg in the guest).
 	Kernel []string `json:"kernel,omitempty"`
+	// Files are the case's other files (index 1 and up, see FilesOf);
+	// Ino, Size and Trace above are file 0's.
+	Files []FileResult `json:"files,omitempty"`
+}
+
+// FileResult is the end state of one more file of a case.
+type FileResult struct {
+	Index int      `json:"index"`
+	Ino   uint64   `json:"ino"`
+	Size  int64    `json:"size"`
+	Trace []string `json:"trace,omitempty"`
 }
 
 // DiskResult is what the guest reports when it unmounts a disk.
