@@ -174,7 +174,8 @@ func Bisect(ctx context.Context, o Options, s kernel.Series, sig Signature, only
 // between them untestable (none when hi == lo+1). state holds what is
 // known (state[n] must be bad); test decides one more prefix into state.
 // Like git bisect with skips, it tries the unpatched kernel first, then
-// the untested prefix nearest the middle of the open range.
+// the untested prefix nearest the middle of the open range; when the
+// unpatched kernel is untestable, the untested prefix nearest the bad one.
 func search(n int, state map[int]StepVerdict, test func(int) error) (lo, hi int, err error) {
 	for {
 		lo, hi = -1, n
@@ -198,7 +199,13 @@ func search(n int, state map[int]StepVerdict, test func(int) error) (lo, hi int,
 			return lo, hi, nil
 		}
 		next := cands[0]
-		if lo >= 0 || next != 0 {
+		switch {
+		case lo < 0 && state[0] == StepUntestable:
+			// The unpatched kernel cannot run the signature's checks
+			// (the series adds what they need, e.g. trace events): look
+			// for a testable good prefix from the bad end down.
+			next = cands[len(cands)-1]
+		case lo >= 0 || next != 0:
 			mid := (lo + hi) / 2
 			sort.SliceStable(cands, func(a, b int) bool { return abs(cands[a]-mid) < abs(cands[b]-mid) })
 			next = cands[0]

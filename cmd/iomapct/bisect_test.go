@@ -71,3 +71,37 @@ func TestBisectNamesPlantedPatch(t *testing.T) {
 	}
 	assert.True(t, found, "prefix-3 has a straddle-beyond-eof verdict")
 }
+
+// TestBisectFollowsACalloutOnlySignature bisects v2 plus a fifth patch that
+// drops ->folio_done from iomap_zero_iter (testdata/planted-callout-series):
+// on gfs2 a journaled-data truncate then misses its folio_done step, which
+// only the callout check sees, and only prefixes with v2's trace events
+// (patch 4) can see it. The full series' failure is the signature; the
+// unpatched kernel cannot run that check (untestable, not passing); the
+// search then looks from the bad end down, finds prefix 4 good, and names
+// patch 5, not the tracepoints patch that makes the failure visible.
+func TestBisectFollowsACalloutOnlySignature(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds v2's prefix and a planted patch on top, and boots each")
+	}
+	bin, root := buildCLI(t)
+	out := filepath.Join(t.TempDir(), "bisect")
+	cmd := exec.Command(bin, "bisect", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-callout-series"),
+		"--fs", "gfs2", "--bs", "4096", "--cases", "gfs2-jdata-truncate-down-up", "--out", out)
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, exitFail, ee.ExitCode())
+	var steps []string
+	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout.String(), -1) {
+		steps = append(steps, m[1]+" "+m[2])
+	}
+	assert.Equal(t, []string{"5 bad", "0 untestable", "4 good"}, steps)
+	assert.Contains(t, stdout.String(), "  gfs2-4k gfs2-jdata-truncate-down-up [callouts]\n")
+	assert.Contains(t, stdout.String(), "first bad patch: 5 0005-iomap-planted-bug-zeroing-never-calls-folio_done.patch")
+	assert.Contains(t, stdout.String(), "[callouts]: NOT CHECKED", "the untestable step says why")
+}
