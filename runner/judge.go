@@ -127,7 +127,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // when the case got as far as its bytes being judged (nil when it was
 // skipped or could not be judged), for the callout comparison.
 func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
-	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
+	m, merr := reference.RunObserved(geometry(t, largeFolios), f.Ops, res.Returned)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
@@ -146,6 +146,7 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 			v.fail("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
 		}
 	}
+	checkReads(v, m, f.Ops, res)
 	ino, err := rd.Inode(res.Ino)
 	if err != nil {
 		v.errorf("image", "inode %d: %v", res.Ino, err)

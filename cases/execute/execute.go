@@ -35,7 +35,16 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 	}
 	defer func() { unix.Close(fd) }()
 	for i, op := range ops {
-		n, err := one(env, path, &fd, i, op)
+		var n int64
+		var err error
+		if op.Kind == cases.Read || op.Kind == cases.MapRead {
+			var data []byte
+			data, err = readOp(fd, op)
+			n = int64(len(data))
+			res.ReadData = keepReadData(res.ReadData, i, data)
+		} else {
+			n, err = one(env, path, &fd, i, op)
+		}
 		if err != nil {
 			res.Err = fmt.Sprintf("op %d (%s): %v", i, op, err)
 			break
@@ -53,6 +62,9 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 func one(env Env, path string, fd *int, index int, op cases.Op) (int64, error) {
 	switch op.Kind {
 	case cases.PWrite:
+		if op.Sync != "" {
+			return syncWrite(path, index, op)
+		}
 		n, err := unix.Pwrite(*fd, cases.Data(index, op.Off, int(op.Len)), op.Off)
 		return int64(n), short(n, op.Len, err)
 	case cases.Writev:
@@ -125,6 +137,12 @@ func one(env Env, path string, fd *int, index int, op cases.Op) (int64, error) {
 		}
 		*fd = nfd
 		return 0, nil
+	case cases.Collapse:
+		return 0, unix.Fallocate(*fd, unix.FALLOC_FL_COLLAPSE_RANGE, op.Off, op.Len)
+	case cases.Insert:
+		return 0, unix.Fallocate(*fd, unix.FALLOC_FL_INSERT_RANGE, op.Off, op.Len)
+	case cases.PWritev2:
+		return pwritev2(*fd, index, op)
 	case cases.JournalData:
 		flags, err := unix.IoctlGetUint32(*fd, unix.FS_IOC_GETFLAGS)
 		if err != nil {
