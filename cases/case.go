@@ -50,6 +50,9 @@ var Catalogue = seqCases(
 	iovCases,
 	directMmapCases,
 	largeCases,
+	readCases,
+	shiftCases,
+	syncCases,
 )
 
 func seqCases(groups ...[]Case) []Case {
