@@ -4,8 +4,8 @@ package cases
 // (check "read"). They reach the read side of the page cache: a folio with
 // only some blocks uptodate is either copied from directly, when the bytes
 // asked are all uptodate (filemap_range_uptodate -> iomap_is_partially_uptodate,
-// fs/iomap/buffered-io.c:456-477, or block_is_partially_uptodate,
-// fs/buffer.c:2396-2428), or read in by ->read_folio, which must skip the
+// fs/iomap/buffered-io.c:603-623, or block_is_partially_uptodate,
+// fs/buffer.c:2347-2380), or read in by ->read_folio, which must skip the
 // uptodate (and dirty) blocks (iomap_adjust_read_range, buffered-io.c:259-324;
 // block_read_full_folio) or it would overwrite cached data with the disk's
 // older bytes. Readahead (page_cache_sync_ra, page_cache_async_ra) decides

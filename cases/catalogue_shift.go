@@ -3,8 +3,8 @@ package cases
 // Range shifts (fallocate COLLAPSE_RANGE, INSERT_RANGE; ext4 and xfs) with
 // dirty data cached before and inside the moved range: the page cache from
 // the shift point on must be written back and dropped
-// (xfs_prepare_shift -> xfs_flush_unmap_range, fs/xfs/xfs_bmap_util.c:807-960;
-// ext4_collapse_range / ext4_insert_range, fs/ext4/extents.c:5334-5543)
+// (xfs_prepare_shift -> xfs_flush_unmap_range, fs/xfs/xfs_bmap_util.c:807-961;
+// ext4_collapse_range / ext4_insert_range, fs/ext4/extents.c:5334-5549)
 // or cached folios would keep the bytes of their old offsets. Reads after
 // the shift see the moved bytes; writes after it land at the new offsets.
 // Offsets and lengths are multiples of the page (and so of every block

@@ -49,6 +49,10 @@ type ReadBack struct {
 	// Checked is how many leading bytes of Data are judged (all, except a
 	// mapread past EOF after polluteeof).
 	Checked int64
+	// Durable marks the read-back of a sync write: the bytes the guest
+	// read from the disk itself right after the write returned
+	// (syncwrite.go, durable).
+	Durable bool
 }
 
 // ReadBacks returns the expected result of every read op applied so far.
@@ -125,7 +129,7 @@ func (m *Model) pread(off, n int64) error {
 
 // mapRead loads [off, off+n) through a shared mapping. Bytes past EOF in
 // the EOF page read zero; a page wholly past EOF raises SIGBUS
-// (filemap_fault, 3305-: "if (unlikely(index >= max_idx)) return
+// (filemap_fault, mm/filemap.c:3317-3319: "if (unlikely(index >= max_idx)) return
 // VM_FAULT_SIGBUS"), which the model refuses as ErrInvalid.
 func (m *Model) mapRead(off, n int64) error {
 	if off+n > roundUp(m.size, m.ps) {
@@ -229,9 +233,9 @@ func (m *Model) readBatch(index, maxIndex int64) []folioRef {
 // not uptodate: false where the block is as large as the folio, else the
 // address space's is_partially_uptodate over the part of [pos, pos+count)
 // in the folio:
-//   - iomap_is_partially_uptodate (fs/iomap/buffered-io.c:456-477; xfs,
+//   - iomap_is_partially_uptodate (fs/iomap/buffered-io.c:603-623; xfs,
 //     gfs2): every block the range touches uptodate;
-//   - block_is_partially_uptodate (fs/buffer.c:2396-2428; ext2, ext4,
+//   - block_is_partially_uptodate (fs/buffer.c:2347-2380; ext2, ext4,
 //     gfs2 jdata): the same, but false when the range reaches into both
 //     the first and the last block of the folio.
 func (m *Model) rangeUptodate(pos, count int64, f folioRef) bool {
@@ -261,7 +265,7 @@ func (m *Model) rangeUptodate(pos, count int64, f folioRef) bool {
 	return true
 }
 
-// syncRa is page_cache_sync_ra (mm/readahead.c:546-609) with ra_pages
+// syncRa is page_cache_sync_ra (mm/readahead.c:537-608) with ra_pages
 // non-zero and no FMODE_RANDOM: at the start of the file, for a read larger
 // than the window, or right after the previous read's page, a fresh window
 // of get_init_ra_size pages; otherwise the run of cached pages before index
@@ -299,7 +303,7 @@ func (m *Model) syncRa(index, reqCount int64) {
 	m.raOrder(index, 0)
 }
 
-// initRaSize is get_init_ra_size (mm/readahead.c:395-407).
+// initRaSize is get_init_ra_size (mm/readahead.c:361-373).
 func initRaSize(size, maxPages int64) int64 {
 	n := int64(1) << bits.Len64(uint64(size-1)) // roundup_pow_of_two
 	switch {
@@ -311,7 +315,7 @@ func initRaSize(size, maxPages int64) int64 {
 	return maxPages
 }
 
-// prevMiss is page_cache_prev_miss (mm/filemap.c:1776-1790): scanning down
+// prevMiss is page_cache_prev_miss (mm/filemap.c:1789-1803): scanning down
 // from index, the first page not cached; after maxScan cached pages the
 // last one looked at; -1 (ULONG_MAX) when the scan ran below page 0.
 func (m *Model) prevMiss(index, maxScan int64) int64 {
@@ -330,7 +334,7 @@ func (m *Model) prevMiss(index, maxScan int64) int64 {
 	return index
 }
 
-// asyncRa is page_cache_async_ra (mm/readahead.c:612-674) for the folio
+// asyncRa is page_cache_async_ra (mm/readahead.c:611-674) for the folio
 // whose head page is head, asked from page index for reqCount pages: the
 // flag is cleared; at the expected index the window moves on, elsewhere it
 // starts at the next uncached page; folios of the marked folio's order + 2.

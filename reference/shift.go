@@ -9,14 +9,14 @@ import "fmt"
 // and dropped first, or cached folios would keep the bytes of the offsets
 // they used to be at.
 //   - ext2 has no ->fallocate (EOPNOTSUPP); gfs2_fallocate accepts only
-//     PUNCH_HOLE and KEEP_SIZE (gfs2/file.c:1377-1378): EOPNOTSUPP.
+//     PUNCH_HOLE and KEEP_SIZE (gfs2/file.c:1385-1386): EOPNOTSUPP.
 //   - offset and length must be multiples of the block size (xfs:
 //     xfs_is_falloc_aligned, xfs_file.c:43-55, the allocation unit being
-//     the block; ext4: the cluster, ext4/extents.c:5351-5352 and
-//     5450-5451): EINVAL otherwise.
+//     the block; ext4: the cluster, ext4/extents.c:5353-5354 and
+//     5453-5454): EINVAL otherwise.
 //   - collapse must end before EOF (xfs_file.c:933-934,
-//     ext4/extents.c:5357-5358), insert must start before it
-//     (xfs_file.c:964-965, ext4/extents.c:5453-5455): EINVAL otherwise.
+//     ext4/extents.c:5359-5360), insert must start before it
+//     (xfs_file.c:964-965, ext4/extents.c:5456-5457): EINVAL otherwise.
 
 func (m *Model) shiftChecks(what string, off, length int64) error {
 	switch {
@@ -31,14 +31,14 @@ func (m *Model) shiftChecks(what string, off, length int64) error {
 }
 
 // collapseRange is fallocate(FALLOC_FL_COLLAPSE_RANGE).
-//   - xfs_falloc_collapse_range (xfs_file.c:918-940): xfs_collapse_file_space
+//   - xfs_falloc_collapse_range (xfs_file.c:918-941): xfs_collapse_file_space
 //     (xfs_bmap_util.c:976-1029) frees the range as punch does
-//     (xfs_free_file_space), then xfs_prepare_shift (910-960) writes back
+//     (xfs_free_file_space), then xfs_prepare_shift (910-961) writes back
 //     and drops the page cache from one block before off, rounded down to
 //     the page, to EOF (xfs_flush_unmap_range, 807-830), and the extents
 //     past the range move down; xfs_falloc_setsize then truncates to
 //     i_size - len (xfs_setattr_size: the new EOF block's tail is zeroed).
-//   - ext4_collapse_range (ext4/extents.c:5334-5431): writes back
+//   - ext4_collapse_range (ext4/extents.c:5334-5423): writes back
 //     [round_down(off, PAGE_SIZE), off] and [off+len, EOF], drops the page
 //     cache from round_down(off, PAGE_SIZE) (so dirty folios inside the
 //     collapsed range are discarded, not written), removes the blocks of
@@ -86,12 +86,12 @@ func (m *Model) collapseRange(off, length int64) error {
 }
 
 // insertRange is fallocate(FALLOC_FL_INSERT_RANGE).
-//   - xfs_falloc_insert_range (xfs_file.c:943-977): i_size grows by len
+//   - xfs_falloc_insert_range (xfs_file.c:944-978): i_size grows by len
 //     first (xfs_falloc_setsize: the old EOF block's tail is zeroed as for
-//     truncate up), then xfs_insert_file_space (xfs_bmap_util.c:1044-1108)
+//     truncate up), then xfs_insert_file_space (xfs_bmap_util.c:1044-1110)
 //     writes back and drops the cache from one block before off to EOF
 //     (xfs_prepare_shift) and moves the extents from off up by len.
-//   - ext4_insert_range (ext4/extents.c:5433-5543): writes back and drops
+//   - ext4_insert_range (ext4/extents.c:5433-5549): writes back and drops
 //     the page cache from round_down(off, PAGE_SIZE) on, grows i_size by
 //     len without zeroing, and moves the extents from off up.
 func (m *Model) insertRange(off, length int64) error {
@@ -132,7 +132,7 @@ func (m *Model) insertRange(off, length int64) error {
 	return nil
 }
 
-// xfsPrepareShift is xfs_prepare_shift (xfs_bmap_util.c:910-960): from one
+// xfsPrepareShift is xfs_prepare_shift (xfs_bmap_util.c:910-961): from one
 // allocation unit (block) before off, rounded down to the page
 // (xfs_flush_unmap_range: max(unit, PAGE_SIZE)), to EOF, dirty folios are
 // written back and the page cache dropped.

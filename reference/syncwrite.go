@@ -20,7 +20,23 @@ import (
 func (m *Model) syncPwrite(op cases.Op) error {
 	m.bufferedWrite(op.Off, op.Len, op.Off+op.Len)
 	m.writeSync(op.Off, op.Off+op.Len)
+	m.durable(op.Off, op.Len)
 	return nil
+}
+
+// durable records what a sync write's range must hold on disk when the
+// write returns: its bytes. The guest reads them from the block device
+// (cases/execute/durable.go). A gfs2 file still stuffed keeps its bytes in
+// the dinode and a jdata file in the journal until the log is flushed
+// back in place, so the disk's in-place bytes say nothing there.
+func (m *Model) durable(pos, n int64) {
+	if n <= 0 || m.fs == fsGFS2 && (m.stuffed || m.jdata) {
+		return
+	}
+	m.recordReadBack(pos, append([]byte(nil), m.content[pos:pos+n]...), n)
+	rb := m.rs.back[m.opIndex]
+	rb.Durable = true
+	m.rs.back[m.opIndex] = rb
 }
 
 // writeSync is generic_write_sync after count bytes were written ending at
@@ -69,6 +85,7 @@ func (m *Model) pwritev2(op cases.Op) error {
 		m.rs.ret[m.opIndex] = written
 		if op.HasRWF("dsync") || op.HasRWF("sync") {
 			m.writeSync(pos, pos+written)
+			m.durable(pos, written)
 		}
 	} else {
 		m.rs.ret[m.opIndex] = cases.EAGAIN
@@ -79,12 +96,12 @@ func (m *Model) pwritev2(op cases.Op) error {
 // xfsNowaitWrite is a RWF_NOWAIT buffered write on xfs; it returns the
 // bytes written, 0 for EAGAIN.
 //   - Before anything is written, kiocb_modified (xfs_file_write_checks,
-//     xfs_file.c:446-) returns EAGAIN when the timestamps need an update
-//     (file_modified_flags, fs/inode.c: "if (flags & IOCB_NOWAIT) return
-//     -EAGAIN"), which depends on the clock, and xfs_ilock_for_iomap
-//     returns EAGAIN when the extent list is not read in yet
-//     (xfs_iomap.c:741-). Either way nothing changed: an EAGAIN the guest
-//     observed (RunObserved) is taken as that.
+//     xfs_file.c:491) returns EAGAIN when the timestamps need an update
+//     (file_modified_flags, fs/inode.c:2321-2322), which depends on the
+//     clock, and xfs_ilock_for_iomap returns EAGAIN when the extent list
+//     is not read in yet or the lock is taken (xfs_iomap.c:741-745).
+//     Either way nothing changed: an EAGAIN the guest observed
+//     (RunObserved) is taken as that.
 //   - A write starting past EOF would have to zero the gap first:
 //     xfs_file_write_zero_eof returns EAGAIN (xfs_file.c:386-387).
 //   - __iomap_write_begin returns EAGAIN where it would read a block from

@@ -9,7 +9,8 @@ import (
 
 // checkReads holds what the guest's read and mapread ops returned against
 // the model's content at that point of the sequence (check "read"), and
-// the return values the model predicts for pwritev2 (check "return": bytes
+// the bytes a sync write's range holds on disk right after it (check
+// "durable"), and the return values the model predicts for pwritev2 (check "return": bytes
 // written, or EAGAIN where RWF_NOWAIT must or may give it).
 func checkReads(v *Verdict, m *reference.Model, ops []cases.Op, res cases.Result) {
 	backs := m.ReadBacks()
@@ -38,8 +39,18 @@ func retString(r int64) string {
 }
 
 func checkRead(v *Verdict, i int, op cases.Op, rb reference.ReadBack, got []byte) {
+	check := "read"
+	if rb.Durable {
+		// A sync write's range read back from the disk right after it
+		// returned (generic_write_sync).
+		check = "durable"
+		if got == nil {
+			v.fail(check, rb.Off, "op %d (%s): the guest read nothing back from the disk", i, op)
+			return
+		}
+	}
 	if op.Kind == cases.Read && len(got) != len(rb.Data) {
-		v.fail("read", rb.Off, "op %d (%s) read %d byte(s), the model expects %d (i_size at that point: the read stops at EOF)", i, op, len(got), len(rb.Data))
+		v.fail(check, rb.Off, "op %d (%s) read %d byte(s), the model expects %d (i_size at that point: the read stops at EOF)", i, op, len(got), len(rb.Data))
 	}
 	want := rb.Data[:min(rb.Checked, int64(len(rb.Data)))]
 	got = got[:min(len(got), len(want))]
@@ -48,7 +59,7 @@ func checkRead(v *Verdict, i int, op cases.Op, rb reference.ReadBack, got []byte
 		return
 	}
 	end := min(off+n, int64(len(want)), int64(len(got)))
-	v.fail("read", rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s", i, op, n,
+	v.fail(check, rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s", i, op, n,
 		rb.Off+off, rb.Off+off+n, hexSample(want[off:end], 16), hexSample(got[off:end], 16))
 	v.Failures[len(v.Failures)-1].ModelZero = want[off] == 0
 }

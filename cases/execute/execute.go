@@ -42,6 +42,12 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 			data, err = readOp(fd, op)
 			n = int64(len(data))
 			res.ReadData = keepReadData(res.ReadData, i, data)
+		} else if isSyncWrite(op) {
+			var data []byte
+			n, data, err = syncWriteProbe(env, path, &fd, i, op)
+			if data != nil {
+				res.ReadData = keepReadData(res.ReadData, i, data)
+			}
 		} else {
 			n, err = one(env, path, &fd, i, op)
 		}
