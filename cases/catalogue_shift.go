@@ -94,6 +94,25 @@ var shiftCases = []Case{
 		},
 	},
 	{
+		Name: "collapse-small-folios",
+		Doc:  "pages written one by one (one small folio each, also on xfs), clean, then a one-page collapse: the folios after the range hold the old offsets' bytes unless the shift drops them",
+		Only: withShift,
+		Gen: func(bs int64) []Op {
+			return ops(pwrite(0, pageSize), pwrite(pageSize, pageSize), pwrite(2*pageSize, pageSize),
+				pwrite(3*pageSize, pageSize), pwrite(4*pageSize, 10), fsyncOp, collapse(pageSize, pageSize),
+				read(0, 4*pageSize), mapread(2*pageSize, pageSize))
+		},
+	},
+	{
+		Name: "insert-small-folios",
+		Doc:  "pages written one by one, one page dirty, then a one-page insert: the folios from the insert point on must not keep their old offsets",
+		Only: withShift,
+		Gen: func(bs int64) []Op {
+			return ops(pwrite(0, pageSize), pwrite(pageSize, pageSize), pwrite(2*pageSize, pageSize),
+				fsyncOp, pwrite(2*pageSize+1, 5), insert(pageSize, pageSize), read(0, 4*pageSize))
+		},
+	},
+	{
 		Name: "collapse-insert-cold",
 		Doc:  "collapse then insert on a cold cache after remount, with reads between",
 		Only: withShift,
