@@ -37,6 +37,9 @@ type readShiftState struct {
 	// offset at which it stopped (-1: it did not).
 	nowait     bool
 	nowaitStop int64
+	// nowaitMaybe: the guest saw EAGAIN, which an earlier check may have
+	// given before write_begin ran (xfsNowaitWrite).
+	nowaitMaybe bool
 }
 
 // ReadBack is what read op Op must have returned.

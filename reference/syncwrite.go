@@ -115,19 +115,54 @@ func (m *Model) pwritev2(op cases.Op) error {
 // buffered-io.c:743-744) are not modelled: with the guest's free memory
 // they do not happen.
 func (m *Model) xfsNowaitWrite(pos, n int64) int64 {
-	if i := m.opIndex; i < len(m.rs.observed) && m.rs.observed[i] == cases.EAGAIN {
-		return 0
-	}
 	if pos > m.size {
 		return 0
 	}
-	m.rs.nowait, m.rs.nowaitStop = true, -1
-	m.bufferedWrite(pos, n, pos+n)
-	m.rs.nowait = false
-	if m.rs.nowaitStop >= 0 {
-		return m.rs.nowaitStop - pos
+	sawEAGAIN := m.opIndex < len(m.rs.observed) && m.rs.observed[m.opIndex] == cases.EAGAIN
+	var before *Model
+	if sawEAGAIN {
+		before = m.clone()
 	}
-	return n
+	m.rs.nowait, m.rs.nowaitStop, m.rs.nowaitMaybe = true, -1, sawEAGAIN
+	m.bufferedWrite(pos, n, pos+n)
+	m.rs.nowait, m.rs.nowaitMaybe = false, false
+	written := n
+	if m.rs.nowaitStop >= 0 {
+		written = m.rs.nowaitStop - pos
+	}
+	if sawEAGAIN && written > 0 {
+		// The kernel gave EAGAIN before writing anything: the checks
+		// before write_begin. Nothing happened.
+		*m = *before
+		return 0
+	}
+	// written == 0 with sawEAGAIN: write_begin refused the first folio,
+	// or an earlier check did; the refused step may be absent from the
+	// trace (MayBeAbsent).
+	return written
+}
+
+// clone is a deep copy of the model, to undo an op whose outcome the guest
+// reported otherwise.
+func (m *Model) clone() *Model {
+	c := *m
+	c.content = append([]byte(nil), m.content...)
+	c.blocks = append([]blk(nil), m.blocks...)
+	c.fhead = append([]int32(nil), m.fhead...)
+	c.ford = append([]uint8(nil), m.ford...)
+	c.fra = append([]bool(nil), m.fra...)
+	c.callouts = append([]Callout(nil), m.callouts...)
+	c.reads = append([]Read(nil), m.reads...)
+	c.skips = append([]Span(nil), m.skips...)
+	c.rs.back = make(map[int]ReadBack, len(m.rs.back))
+	for k, v := range m.rs.back {
+		c.rs.back[k] = v
+	}
+	c.rs.ret = make(map[int]int64, len(m.rs.ret))
+	for k, v := range m.rs.ret {
+		c.rs.ret[k] = v
+	}
+	return &c
 }
 
 // nowaitRefuses is called by iomapWriteIter before write_begin on a folio
