@@ -56,6 +56,25 @@ type ReadBack struct {
 	// read from the disk itself right after the write returned
 	// (syncwrite.go, durable).
 	Durable bool
+	// BlockSize and Writers say which op last wrote data into each block
+	// of the range when it was read (Writers[i] for the block holding
+	// Off + i*BlockSize rounded down; -1: none), so that a difference can
+	// name the op whose bytes were expected.
+	BlockSize int64
+	Writers   []int
+}
+
+// WriterAt is the op that last wrote data into the block holding file
+// offset off when the read ran, -1 if none or unknown.
+func (rb ReadBack) WriterAt(off int64) int {
+	if rb.BlockSize == 0 || off < rb.Off {
+		return -1
+	}
+	i := off/rb.BlockSize - rb.Off/rb.BlockSize
+	if i >= int64(len(rb.Writers)) {
+		return -1
+	}
+	return rb.Writers[i]
 }
 
 // ReadBacks returns the expected result of every read op applied so far.
@@ -115,7 +134,18 @@ func (m *Model) recordReadBack(off int64, data []byte, checked int64) {
 	if m.rs.back == nil {
 		m.rs.back = map[int]ReadBack{}
 	}
-	m.rs.back[m.opIndex] = ReadBack{Op: m.opIndex, Off: off, Data: data, Checked: checked}
+	rb := ReadBack{Op: m.opIndex, Off: off, Data: data, Checked: checked, BlockSize: m.bs}
+	if end := off + int64(len(data)); end > off {
+		first, last := m.blockRange(off, end)
+		for i := first; i < last; i++ {
+			w := -1
+			if i < int64(len(m.blocks)) {
+				w = int(m.blocks[i].lastOp)
+			}
+			rb.Writers = append(rb.Writers, w)
+		}
+	}
+	m.rs.back[m.opIndex] = rb
 }
 
 // pread is pread(2): it returns the bytes of [off, min(off+n, i_size)) and

@@ -23,7 +23,7 @@ func checkReads(v *Verdict, m *reference.Model, ops []cases.Op, res cases.Result
 			if i < len(res.ReadData) {
 				got = res.ReadData[i]
 			}
-			checkRead(v, i, op, rb, got)
+			checkRead(v, i, ops, rb, got)
 		}
 		if want, ok := m.ExpectedReturn(i); ok && i < len(res.Returned) && res.Returned[i] != want {
 			v.fail("return", -1, "op %d (%s) returned %s, the model expects %s", i, op, retString(res.Returned[i]), retString(want))
@@ -38,7 +38,8 @@ func retString(r int64) string {
 	return fmt.Sprint(r)
 }
 
-func checkRead(v *Verdict, i int, op cases.Op, rb reference.ReadBack, got []byte) {
+func checkRead(v *Verdict, i int, ops []cases.Op, rb reference.ReadBack, got []byte) {
+	op := ops[i]
 	check := "read"
 	if rb.Durable {
 		// A sync write's range read back from the disk right after it
@@ -59,7 +60,14 @@ func checkRead(v *Verdict, i int, op cases.Op, rb reference.ReadBack, got []byte
 		return
 	}
 	end := min(off+n, int64(len(want)), int64(len(got)))
-	v.fail(check, rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s", i, op, n,
-		rb.Off+off, rb.Off+off+n, hexSample(want[off:end], 16), hexSample(got[off:end], 16))
+	who := "no op (the model says zero)"
+	if want[off] != 0 {
+		who = "no op"
+		if w := rb.WriterAt(rb.Off + off); w >= 0 && w < len(ops) {
+			who = fmt.Sprintf("op %d (%s)", w, ops[w])
+		}
+	}
+	v.fail(check, rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s", i, op, n,
+		rb.Off+off, rb.Off+off+n, hexSample(want[off:end], 16), hexSample(got[off:end], 16), who)
 	v.Failures[len(v.Failures)-1].ModelZero = want[off] == 0
 }
