@@ -220,3 +220,23 @@ func TestNowait_xfs_file_386_bufferedio_768_1073(t *testing.T) {
 	assert.Equal(t, int64(cases.EAGAIN), got)
 	assert.Equal(t, cases.Data(0, 4096, 4096), m.Content()[4096:8192])
 }
+
+// An EAGAIN the guest saw where the model would have written: nothing
+// happened, and a failed begin at the first folio may be in the trace
+// (write_begin could not get the folio without waiting).
+func TestNowait_EAGAINAtTheFirstFolioMayBeTraced_filemap_1898_1983(t *testing.T) {
+	ops := []cases.Op{pw(0, 16384), fsync, dropCaches, pw2(4096, 4096, "nowait")}
+	m, err := RunObserved(xfs1kPage, ops, []int64{16384, 0, 0, cases.EAGAIN})
+	require.NoError(t, err)
+	var got []Callout
+	for _, c := range m.Callouts() {
+		if c.Op == 3 {
+			got = append(got, c)
+		}
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, int64(4096), got[0].Pos)
+	assert.Equal(t, int64(cases.EAGAIN), int64(got[0].BeginStatus))
+	assert.True(t, got[0].MayBeAbsent)
+	assert.Zero(t, got[0].Written)
+}

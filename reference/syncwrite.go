@@ -111,9 +111,11 @@ func (m *Model) pwritev2(op cases.Op) error {
 //     keeps no uptodate block it did not have: its zeroed parts are only
 //     marked uptodate by write_end, which never runs.
 //
-// Allocation failures under GFP_NOWAIT (folio, iomap_folio_state:
-// buffered-io.c:743-744) are not modelled: with the guest's free memory
-// they do not happen.
+// A folio that cannot be locked or allocated without waiting makes
+// write_begin fail with EAGAIN too; at the first folio that is the EAGAIN
+// above (and its failed begin may be traced), later ones — and the
+// iomap_folio_state allocation (buffered-io.c:743-744) — are not
+// modelled: a short count there fails the return check.
 func (m *Model) xfsNowaitWrite(pos, n int64) int64 {
 	if pos > m.size {
 		return 0
@@ -132,8 +134,26 @@ func (m *Model) xfsNowaitWrite(pos, n int64) int64 {
 	}
 	if sawEAGAIN && written > 0 {
 		// The kernel gave EAGAIN before writing anything: the checks
-		// before write_begin. Nothing happened.
+		// before write_begin, or write_begin on the first folio
+		// failing to lock or allocate it without waiting
+		// (__filemap_get_folio with FGP_NOWAIT, mm/filemap.c:1898-1901,
+		// 1937-1939, 1982-1983). Nothing happened; the trace may hold
+		// that failed begin, of a length asked that the model does
+		// not follow (MayBeAbsent steps are matched by position).
+		var first *Callout
+		for i := len(before.callouts); i < len(m.callouts); i++ {
+			if m.callouts[i].Op == m.opIndex && m.callouts[i].Kind == CalloutWrite {
+				c := m.callouts[i]
+				first = &c
+				break
+			}
+		}
 		*m = *before
+		if first != nil {
+			first.Copied, first.Written = 0, 0
+			first.BeginStatus, first.MayBeAbsent = cases.EAGAIN, true
+			m.record(*first)
+		}
 		return 0
 	}
 	// written == 0 with sawEAGAIN: write_begin refused the first folio,

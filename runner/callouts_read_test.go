@@ -20,6 +20,10 @@ func TestDropAbsentKeepsTracedFailedBegins(t *testing.T) {
 	traced := []callout{want[0].c, want[1].c}
 	assert.Len(t, dropAbsent(want, traced), 2)
 	assert.Len(t, dropAbsent(want, traced[:1]), 1)
+	traced[1].Len = 0x1000 // asked for more: the folio was never obtained
+	kept := dropAbsent(want, traced)
+	assert.Equal(t, int64(0x1000), kept[1].c.Len, "the asked length comes from the trace")
+	assert.False(t, kept[1].c.MayBeAbsent)
 	want[1].c.MayBeAbsent = false
 	assert.Len(t, dropAbsent(want, traced[:1]), 2, "a step the kernel must have made stays expected")
 }
