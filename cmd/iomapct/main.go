@@ -51,6 +51,7 @@ commands:
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
+  selftest      build each mutant of kernel/mutants and check the catalogue catches it
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "selftest":
+		return cmdSelftest(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
