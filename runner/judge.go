@@ -190,12 +190,16 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 	} else if i := bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }); i >= 0 {
 		v.fail("eof-tail", m.Size()+int64(i), "the on-disk EOF block holds non-zero bytes past EOF: %s", hexSample(tail[i:], 16))
 	}
-	checkBlocks(v, t, m, ino)
+	bad := checkBlocks(v, t, m, ino)
+	if v.Status == Fail {
+		v.evidence = &evidence{geometry: geometry(t, largeFolios), ops: f.Ops, want: want, got: got, badBlocks: bad}
+	}
 	return m
 }
 
-// checkBlocks compares the model's per-block expectations with the block map.
-func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
+// checkBlocks compares the model's per-block expectations with the block
+// map. It reports the first block that differs and returns them all.
+func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []int64 {
 	if stuffed, ok := m.Stuffed(); ok && stuffed != ino.Inline {
 		v.fail("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
 	}
@@ -207,26 +211,31 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
 		}
 		return ondisk.Hole
 	}
+	var bad []int64
+	failf := func(b int64, format string, args ...any) {
+		if len(bad) == 0 {
+			v.fail("holes", b*t.BlockSize, format, args...)
+		}
+		bad = append(bad, b)
+	}
 	for _, b := range m.Blocks() {
 		k := kindOf(b.Index)
 		switch b.State {
 		case reference.MustBeHole:
 			if k != ondisk.Hole && !b.MayBeAllocated {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
 			}
 		case reference.Data:
 			if k != ondisk.Data && k != ondisk.Inline {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
 			}
 		case reference.AllocatedZero:
 			if k == ondisk.Hole {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is a hole on disk; the model says it is allocated", b.Index)
-				return
+				failf(b.Index, "block %d is a hole on disk; the model says it is allocated", b.Index)
 			}
 		}
 	}
+	return bad
 }
 
 // kernelReports fails a verdict for every kernel report (WARNING, BUG,

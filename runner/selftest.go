@@ -112,8 +112,12 @@ func RunSelftest(ctx context.Context, o Options, st Selftest) ([]MutantResult, e
 		}
 		dropImages(ro.Out)
 	}
+	// Mutants of one base run together: switching bases rebuilds every
+	// file the base's series touches, switching mutants only the mutants'.
+	order := slices.Clone(st.Mutants)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Base < order[j].Base })
 	var out []MutantResult
-	for _, m := range st.Mutants {
+	for _, m := range order {
 		r := MutantResult{Mutant: m, Name: m.Name}
 		if st.Skip[m.Name] {
 			r.Skipped = true
