@@ -89,7 +89,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
+				m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
 				switch {
 				case m == nil || !cc.Applies:
 				case res.TraceErr != "":
@@ -126,7 +126,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // checkCase holds one case's file against the model. It returns the model
 // when the case got as far as its bytes being judged (nil when it was
 // skipped or could not be judged), for the callout comparison.
-func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt, corruptLast bool) *reference.Model {
 	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
@@ -160,6 +160,17 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		}
 		want[i] ^= 0xff
 	}
+	if corruptLast && len(want) > 0 {
+		// Test hook: flip the last non-zero expected byte (or the last).
+		i := len(want) - 1
+		for j := i; j >= 0; j-- {
+			if want[j] != 0 {
+				i = j
+				break
+			}
+		}
+		want[i] ^= 0xff
+	}
 	if ino.Size != m.Size() {
 		v.fail("size", -1, "on-disk size %d, model %d", ino.Size, m.Size())
 	}
@@ -177,8 +188,12 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, f.Ops[blocks[b].LastOp])
 			}
 		}
-		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
-			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+		more := ""
+		if next, _ := firstDiff(want[min(end, int64(len(want))):], got[min(end, int64(len(got))):]); next >= 0 && end < int64(min(len(want), len(got))) {
+			more = fmt.Sprintf("; more bytes differ from offset %d", end+next)
+		}
+		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s%s",
+			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who, more)
 		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {

@@ -214,7 +214,8 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
 		CaseTimeout: r.caseTimeout,
 		// Test hook (documented in README): proves the verdict can fail.
-		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpected:     os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpectedLast: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "last",
 	}, nil
 }
 
