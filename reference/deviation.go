@@ -28,22 +28,96 @@ type Allowance struct {
 // EOF page) of the page cache (fsx's pollute_eofpage, cases/execute), with
 // EOF the model's i_size just before it; nothing when EOF is page aligned.
 // A kernel that fails to zero those bytes when the size later grows shows
-// them as file data, holding PolluteByte; the bytes the model has data for
-// are overwritten and cannot show it. after, if non-empty, keeps only the
-// ops followed (later in the case) by an op of that kind: the deviation
-// needs it to surface.
+// them as file data, holding PolluteByte. The bytes stay garbage in the
+// cache until something replaces them, and only the bytes still garbage at
+// the end of the case are allowed:
+//   - data written over them (write, writev, append, the copied part of a
+//     short copy, an mmap store, a direct write): the model has the data;
+//   - writeback (fsync, fdatasync, sync): block_write_full_folio
+//     (fs/buffer.c) and ext4_bio_write_folio (fs/ext4/page-io.c:464-465)
+//     zero the EOF folio past i_size in memory before writing it;
+//   - a truncate down: truncate_pagecache zeroes the partial folio past
+//     the new size (truncate_inode_partial_folio, mm/truncate.c);
+//   - a punch or zero range: the range is zeroed or dropped in the cache;
+//   - drop_caches or a remount: written back (as above), then evicted;
+//   - a direct write over the polluted page: kiocb_invalidate_pages writes
+//     it back (as above) and evicts it.
+//
+// Garbage a size change already brought inside EOF is written back as file
+// data and stays.
+//
+// after, if non-empty, keeps only the polluteeof ops followed (later in
+// the case) by an op of that kind: the deviation needs it to surface.
 func Polluted(g Geometry, ops []cases.Op, after cases.Kind) ([]Allowance, error) {
 	m, err := New(g)
 	if err != nil {
 		return nil, err
 	}
-	var out []Allowance
+	type pollution struct {
+		op        int
+		off, page int64
+		live      []bool // live[i]: byte off+i still holds PolluteByte
+	}
+	var ps []*pollution
+	clearRange := func(a, b int64) {
+		for _, p := range ps {
+			for i := range p.live {
+				if o := p.off + int64(i); o >= a && o < b {
+					p.live[i] = false
+				}
+			}
+		}
+	}
 	for i, op := range ops {
-		if op.Kind == cases.PolluteEOF && m.size&(m.ps-1) != 0 && followedBy(ops[i+1:], after) {
-			out = append(out, Allowance{Off: m.size, End: roundUp(m.size, m.ps), Value: PolluteByte, Op: i})
+		switch op.Kind {
+		case cases.PolluteEOF:
+			if m.size&(m.ps-1) != 0 && followedBy(ops[i+1:], after) {
+				n := roundUp(m.size, m.ps) - m.size
+				p := &pollution{op: i, off: m.size, page: roundDown(m.size, m.ps), live: make([]bool, n)}
+				for j := range p.live {
+					p.live[j] = true
+				}
+				ps = append(ps, p)
+			}
+		case cases.PWrite, cases.Writev, cases.MmapWrite, cases.DirectWrite:
+			clearRange(op.Off, op.Off+op.Len)
+		case cases.ShortCopy:
+			clearRange(op.Off, op.Off+op.Copied)
+		case cases.Append:
+			clearRange(m.size, m.size+op.Len)
+		case cases.Truncate:
+			if op.Off < m.size {
+				clearRange(op.Off, MaxModelSize)
+			}
+		case cases.PunchHole, cases.ZeroRange:
+			clearRange(op.Off, op.Off+op.Len)
+		case cases.Fsync, cases.Fdatasync, cases.Sync, cases.DropCaches, cases.Remount:
+			clearRange(m.size, MaxModelSize)
+		}
+		if op.Kind == cases.DirectWrite {
+			for _, p := range ps {
+				if op.Off < p.page+m.ps && op.Off+op.Len > p.page {
+					clearRange(m.size, MaxModelSize)
+				}
+			}
 		}
 		if err := m.Apply(i, op); err != nil {
-			return out, err
+			return nil, err
+		}
+	}
+	var out []Allowance
+	for _, p := range ps {
+		for j := 0; j < len(p.live); {
+			if !p.live[j] {
+				j++
+				continue
+			}
+			k := j
+			for k < len(p.live) && p.live[k] {
+				k++
+			}
+			out = append(out, Allowance{Off: p.off + int64(j), End: p.off + int64(k), Value: PolluteByte, Op: p.op})
+			j = k
 		}
 	}
 	return out, nil

@@ -131,3 +131,21 @@ func TestShortCopyFindingIsBoundedToTheUncopiedBytes(t *testing.T) {
 	assert.True(t, flakyFinding(vs[0]))
 	assert.Equal(t, Fail, vs[1].Status, "a byte past the short copy's asked range is another bug")
 }
+
+// Garbage that writeback zeroed (the EOF folio is written with its tail
+// past i_size zeroed) cannot come back when the size grows: a kernel that
+// shows it has another bug (a writeback that stopped zeroing), not the
+// recorded one. Likewise garbage a truncate down cut off.
+func TestPollutionGoneBeforeTheSizeGrowsIsNotKnown(t *testing.T) {
+	written := seq(t, "pwrite 0x0 0x405\npolluteeof 0x0 0x0\nfsync\npwrite 0x2000 0x10\n")
+	truncated := seq(t, "pwrite 0x0 0x405\npolluteeof 0x0 0x0\ntruncate 0x200\npwrite 0x2000 0x10\n")
+	partly := seq(t, "pwrite 0x0 0x405\npolluteeof 0x0 0x0\ntruncate 0xbb8\ntruncate 0x800\npwrite 0x2000 0x10\n")
+	vs := []Verdict{
+		deviated(t, "ext2", 1024, "w", written, pollutedRun(1029, 4096)),
+		deviated(t, "ext2", 1024, "t", truncated, pollutedRun(1029, 2048)),
+		deviated(t, "ext2", 1024, "p", partly, pollutedRun(1029, 2048)), // below the new size: still garbage
+		deviated(t, "ext2", 1024, "p", partly, pollutedRun(1029, 2049)), // one byte past it
+	}
+	applyFindings("6.12.117", vs)
+	assert.Equal(t, []Status{Fail, Fail, Known, Fail}, []Status{vs[0].Status, vs[1].Status, vs[2].Status, vs[3].Status})
+}
