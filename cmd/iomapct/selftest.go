@@ -78,6 +78,13 @@ func cmdSelftest(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	// Mutant kernels are compiled without ccache: with it, a mutant of
+	// fs/ext4/page-io.c was once built into a kernel without its change
+	// (its ext4_bio_write_folio identical to the baseline's; built again
+	// without ccache it had the change and was killed). A mutant that
+	// silently builds as the baseline is a false survivor. The files a
+	// mutant touches miss ccache anyway.
+	os.Setenv("CCACHE_DISABLE", "1")
 	rs, err := runner.RunSelftest(ctx, opts, st)
 	if len(rs) > 0 {
 		runner.PrintSelftest(os.Stdout, rs)
