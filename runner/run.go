@@ -94,6 +94,10 @@ type Options struct {
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
+	// CorruptExpectedLast is the same hook flipping the last non-zero
+	// expected byte instead: past a known finding's garbage, it proves a
+	// second difference in the case makes it FAIL, not KNOWN.
+	CorruptExpectedLast bool
 }
 
 // Stage is one timed step of a run.

@@ -55,6 +55,7 @@ commands:
   list          the case catalogue: names, filesystems, what each does
   gc            keep only the newest run directories under ./runs
   shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
+  selftest      build each mutant of kernel/mutants and check the catalogue catches it
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdGC(ctx, args[1:])
 	case "shell":
 		return cmdShell(ctx, args[1:])
+	case "selftest":
+		return cmdSelftest(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
@@ -246,7 +249,8 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
 		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version,
 		// Test hook (documented in README): proves the verdict can fail.
-		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpected:     os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpectedLast: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "last",
 	}, nil
 }
 
