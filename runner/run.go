@@ -54,6 +54,9 @@ type Options struct {
 	// Series, if set, is used instead of reading SeriesDir (bisect passes
 	// prefixes this way).
 	Series *kernel.Series
+	// AllowFuzz accepts hunks of SeriesDir's series that apply only with
+	// fuzz (kernel.Series.AllowFuzz).
+	AllowFuzz bool
 	// Revision names the series revision in reports ("baseline", "v1").
 	Revision string
 	// ConfigDir replaces the embedded kernel/config fragments.
@@ -156,6 +159,7 @@ func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, err
 		if spec.Series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
 			return spec, err
 		}
+		spec.Series.AllowFuzz = o.AllowFuzz
 	}
 	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
 	return spec, err
@@ -181,6 +185,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.VMs = DefaultVMs
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	// Every op must be one the guest can run and the model can judge:
+	// checked before anything is built or booted.
+	if err := validateCases(o); err != nil {
 		return nil, err
 	}
 	rep := &Report{Revision: o.Revision, Out: o.Out}

@@ -1,0 +1,36 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/iomapct/iomapct/reference"
+)
+
+// validateCases runs every case of the matrix through Validate and the
+// reference model, without a kernel: an op the model refuses (an offset
+// past its limit, a length that wraps) is an error before anything boots,
+// not a guest that dies on it or a verdict that cannot be made.
+func validateCases(o Options) error {
+	for _, t := range o.Matrix {
+		for _, c := range o.Cases {
+			if !c.AppliesTo(t.FS) {
+				continue
+			}
+			ops, err := c.Ops(t.BlockSize)
+			if err != nil {
+				return err
+			}
+			m, err := reference.New(geometry(t, false))
+			if err != nil {
+				return err
+			}
+			for i, op := range ops {
+				if err := m.Apply(i, op); errors.Is(err, reference.ErrInvalid) {
+					return fmt.Errorf("case %s on %s, op %d (%s): %w", c.Name, t.Name(), i, op, err)
+				}
+			}
+		}
+	}
+	return nil
+}
