@@ -108,6 +108,9 @@ type Report struct {
 	// Crash is set when a guest did not finish (no done record); with
 	// several VMs it names each VM that crashed and its disks.
 	Crash string `json:"crash,omitempty"`
+	// NotRun lists the cases that never ran and why (once, not as an
+	// error per case).
+	NotRun *NotRun `json:"not_run,omitempty"`
 	// Console is the console log (one per VM, comma-separated).
 	Console string `json:"console_log"`
 	// Repro is the QEMU command line of the run (one line per VM).
@@ -118,7 +121,7 @@ type Report struct {
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" || len(r.Verdicts) == 0 {
+	if r.Crash != "" || r.NotRun != nil || len(r.Verdicts) == 0 {
 		return false
 	}
 	for _, v := range r.Verdicts {
@@ -194,6 +197,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := &Report{Revision: o.Revision, Out: o.Out}
 	st := &stager{r: rep, log: o.Log, last: time.Now()}
+	// Whatever ends the run early (an interrupt during the build, a
+	// missing tool), report.json and junit.xml say how far it got.
+	reported := false
+	defer func() {
+		if !reported {
+			WriteReports(rep)
+		}
+	}()
 	cache, err := kernel.CacheDir()
 	if err != nil {
 		return nil, err
@@ -266,9 +277,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	outs := runVMs(ctx, machines, runs)
 	records, events, vmErr := mergeOutcomes(rep, outs)
-	if vmErr != nil && len(records) == 0 {
-		return rep, vmErr // no VM ran at all: nothing to judge
-	}
 	var boot time.Duration
 	for _, vm := range rep.VMs {
 		boot = max(boot, vm.Boot)
@@ -293,10 +301,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Judge what came back, even when a VM failed to run: results already
 	// produced are reported before the error is.
 	rep.Callouts = newCalloutCheck(events)
-	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
+	// Judged to the end even after an interrupt: fsck of a disk the guest
+	// unmounted must not die of the cancelled context and read as a
+	// failure of the kernel.
+	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
+	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
 	applyFindings(spec.Source.Version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
+	reported = true
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/reference"
 )
 
@@ -11,7 +12,14 @@ import (
 // reference model, without a kernel: an op the model refuses (an offset
 // past its limit, a length that wraps) is an error before anything boots,
 // not a guest that dies on it or a verdict that cannot be made.
+//
+// It also checks that the mkfs and fsck tools of every filesystem are there.
 func validateCases(o Options) error {
+	for _, t := range o.Matrix {
+		if err := mkfs.NeedTools(t.FS); err != nil {
+			return err
+		}
+	}
 	for _, t := range o.Matrix {
 		for _, c := range o.Cases {
 			if !c.AppliesTo(t.FS) {

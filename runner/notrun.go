@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/vmtest/proto"
+)
+
+// NotRun is the cases a run never started, reported once with the reason
+// (an interrupt, a killed or crashed VM) instead of one error each: a case
+// that never ran says nothing about the kernel.
+type NotRun struct {
+	// Because says why, e.g. "VM 0 (ext4-4k): VM run interrupted: context
+	// canceled".
+	Because string `json:"because"`
+	// Cases are disk/case names, e.g. "ext4-4k/append-series".
+	Cases []string `json:"cases"`
+}
+
+// caseTimes returns which cases the guest started (or reported; also
+// disk/umount) and, for those it finished, how long each took (by the guest's own record times).
+func caseTimes(records []proto.Record) (started map[string]bool, took map[string]float64) {
+	started, took = map[string]bool{}, map[string]float64{}
+	at := map[string]float64{}
+	for _, r := range records {
+		switch r.Type {
+		case proto.Start:
+			started[r.Name] = true
+			at[r.Name] = r.T
+		case proto.Result:
+			started[r.Name] = true // a result implies a start, even unrecorded
+			if t0, ok := at[r.Name]; ok && r.T >= t0 {
+				took[r.Name] = r.T - t0
+			}
+		}
+	}
+	return started, took
+}
+
+// diskStarted reports whether the guest started any case of the disk.
+func diskStarted(started map[string]bool, d cases.DiskPlan) bool {
+	for _, f := range d.Files {
+		if started[d.Name+"/"+f.Case] {
+			return true
+		}
+	}
+	return false
+}
+
+// notRun lists the planned cases the guest never started, and the disks
+// it never got to (their unmount+fsck), with the reason.
+func notRun(plan *cases.Plan, records []proto.Record, because string) *NotRun {
+	started, _ := caseTimes(records)
+	reported := map[string]bool{}
+	for _, r := range records {
+		if r.Type == proto.Result {
+			reported[r.Name] = true
+		}
+	}
+	nr := &NotRun{Because: because}
+	for _, d := range plan.Disks {
+		for _, f := range d.Files {
+			if n := d.Name + "/" + f.Case; !started[n] && !reported[n] {
+				nr.Cases = append(nr.Cases, n)
+			}
+		}
+		if !diskStarted(started, d) && !reported[d.Name+"/umount"] {
+			nr.Cases = append(nr.Cases, d.Name+"/(unmount+fsck)")
+		}
+	}
+	if len(nr.Cases) == 0 {
+		return nil
+	}
+	return nr
+}
+
+// notRunCause is the reason for the unrun cases: the host-side error that
+// ended the VMs (an interrupt, a kill), else the guest's crash.
+func notRunCause(vmErr error, crash string) string {
+	switch {
+	case vmErr != nil:
+		return vmErr.Error()
+	case crash != "":
+		return "the guest stopped: " + crash
+	}
+	return "the guest never reported them"
+}
+
+// line is the one line the human report gives them.
+func (n *NotRun) line() string {
+	disks := map[string]bool{}
+	var order []string
+	for _, c := range n.Cases {
+		d, _, _ := strings.Cut(c, "/")
+		if !disks[d] {
+			disks[d] = true
+			order = append(order, d)
+		}
+	}
+	return fmt.Sprintf("NOT RUN %d case(s) on %s, because %s", len(n.Cases), strings.Join(order, ", "), n.Because)
+}
