@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/xml"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -78,4 +80,14 @@ func TestJUnitCarriesTimes(t *testing.T) {
 	assert.Equal(t, "0.750", doc.Suites[0].Time)
 	assert.Equal(t, "0.500", doc.Suites[0].Cases[0].Time)
 	assert.Equal(t, "0.250", doc.Suites[0].Cases[1].Time)
+}
+
+// A panic of the guest agent is the crash's cause, with its message.
+func TestCrashSummaryNamesAgentPanic(t *testing.T) {
+	out := &vmtest.Outcome{Ready: time.Now(), ConsoleLog: "console.log", Results: "results.jsonl", Stream: &proto.Stream{Records: []proto.Record{
+		{Type: proto.Ready},
+		{Type: proto.Start, Name: "xfs-4k/a"},
+		{Type: proto.Log, Name: proto.AgentPanic, Error: "runtime error: index out of range [3] with length 3\ngoroutine 1 [running]:\n..."},
+	}}}
+	assert.Equal(t, "the guest agent panicked while running xfs-4k/a: runtime error: index out of range [3] with length 3 (stack in results.jsonl and on the console)", crashSummary(out))
 }

@@ -361,6 +361,10 @@ func crashSummary(out *vmtest.Outcome) string {
 		if r.Type == proto.Start {
 			last = r.Name
 		}
+		if r.Type == proto.Log && r.Name == proto.AgentPanic {
+			first, _, _ := strings.Cut(r.Error, "\n")
+			return fmt.Sprintf("the guest agent panicked while running %s: %s (stack in %s and on the console)", last, first, out.Results)
+		}
 	}
 	msg := fmt.Sprintf("the guest died without a done record while running %s", last)
 	if con, err := os.ReadFile(out.ConsoleLog); err == nil {

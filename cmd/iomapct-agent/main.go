@@ -8,9 +8,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 
@@ -30,6 +32,16 @@ func main() {
 		return
 	}
 	defer port.Close()
+	// A panic would otherwise die silently in the deferred reboot: say it
+	// on the console and to the host (which reports it as the crash's
+	// cause) before leaving.
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+			fmt.Println("iomapct-agent: panic:", msg)
+			em.Emit(proto.Log, proto.AgentPanic, nil, errors.New(msg))
+		}
+	}()
 	var plan cases.Plan
 	b, err := os.ReadFile("/plan.json")
 	if err == nil {
