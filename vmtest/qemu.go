@@ -300,7 +300,7 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	ln.Close() // unblocks Accept if QEMU never connected
 	o.Stream = <-resultsDone
 	if ctx.Err() != nil {
-		return o, fmt.Errorf("VM run interrupted: %w", ctx.Err())
+		return o, fmt.Errorf("VM run interrupted: %w", context.Cause(ctx))
 	}
 	// The records are in memory whatever happened to the files; a file
 	// that could not be written is an infrastructure error naming it.

@@ -39,8 +39,14 @@ func main() {
 	// SIGTERM is what CI timeouts and kill send, SIGHUP a closed
 	// terminal: all three end the run the same way, QEMU killed and the
 	// reports of the finished cases written (see runner.Run).
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-sigs // later ones are caught too, and ignored: the first is being handled
+		fmt.Fprintf(os.Stderr, "iomapct: %v: stopping the VMs and writing the reports\n", sig)
+		cancel(fmt.Errorf("interrupted by %v", sig))
+	}()
 	os.Exit(run(ctx, os.Args[1:]))
 }
 
