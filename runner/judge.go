@@ -115,6 +115,11 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		switch {
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
+		case dr.MountErr != "":
+			// Its cases are reported as not run, with this cause.
+			fv.errorf("mount", "%s", dr.MountErr)
+			vs = append(vs, fv)
+			continue
 		case dr.UnmountErr != "":
 			fv.fail("unmount", -1, "%s", dr.UnmountErr)
 		}

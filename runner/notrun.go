@@ -50,30 +50,43 @@ func diskStarted(started map[string]bool, d cases.DiskPlan) bool {
 }
 
 // notRun lists the planned cases the guest never started, and the disks
-// it never got to (their unmount+fsck), with the reason.
-func notRun(plan *cases.Plan, records []proto.Record, because string) *NotRun {
+// it never got to (their unmount+fsck), with the reason: a disk the guest
+// could not mount gives its own (the mount error and the kernel's lines),
+// the rest share because.
+func notRun(plan *cases.Plan, records []proto.Record, because string) []NotRun {
 	started, _ := caseTimes(records)
-	reported := map[string]bool{}
+	mountErr := map[string]string{}
 	for _, r := range records {
-		if r.Type == proto.Result {
-			reported[r.Name] = true
+		var dr cases.DiskResult
+		if r.Type == proto.Result && strings.HasSuffix(r.Name, "/umount") && r.Decode(&dr) == nil && dr.MountErr != "" {
+			mountErr[dr.Disk] = dr.MountErr
 		}
 	}
-	nr := &NotRun{Because: because}
-	for _, d := range plan.Disks {
-		for _, f := range d.Files {
-			if n := d.Name + "/" + f.Case; !started[n] && !reported[n] {
-				nr.Cases = append(nr.Cases, n)
+	var out []NotRun
+	add := func(cause, name string) {
+		for i := range out {
+			if out[i].Because == cause {
+				out[i].Cases = append(out[i].Cases, name)
+				return
 			}
 		}
-		if !diskStarted(started, d) && !reported[d.Name+"/umount"] {
-			nr.Cases = append(nr.Cases, d.Name+"/(unmount+fsck)")
+		out = append(out, NotRun{Because: cause, Cases: []string{name}})
+	}
+	for _, d := range plan.Disks {
+		cause := because
+		if e, ok := mountErr[d.Name]; ok {
+			cause = "the guest could not mount " + d.Name + ": " + e
+		}
+		for _, f := range d.Files {
+			if n := d.Name + "/" + f.Case; !started[n] {
+				add(cause, n)
+			}
+		}
+		if !diskStarted(started, d) && !started[d.Name+"/umount"] {
+			add(cause, d.Name+"/(unmount+fsck)")
 		}
 	}
-	if len(nr.Cases) == 0 {
-		return nil
-	}
-	return nr
+	return out
 }
 
 // notRunCause is the reason for the unrun cases: the host-side error that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,13 +44,14 @@ func TestUnrunCasesAreReportedOnceWithTheCause(t *testing.T) {
 	assert.Equal(t, 0.25, got["ext4-4k/a"].Seconds)
 	assert.Contains(t, got["ext4-4k/b"].Failures[0].Msg, "it was running when the guest stopped")
 
-	nr := notRun(p, records, notRunCause(context.Canceled, ""))
-	require.NotNil(t, nr)
+	nrs := notRun(p, records, notRunCause(context.Canceled, ""))
+	require.Len(t, nrs, 1)
+	nr := nrs[0]
 	assert.Equal(t, []string{"ext4-4k/c", "xfs-4k/a", "xfs-4k/(unmount+fsck)"}, nr.Cases)
 	assert.Equal(t, "context canceled", nr.Because)
 	assert.Equal(t, "NOT RUN 3 case(s) on ext4-4k, xfs-4k, because context canceled", nr.line())
 
-	rep := &Report{Revision: "baseline", Verdicts: vs, NotRun: nr}
+	rep := &Report{Revision: "baseline", Verdicts: vs, NotRun: nrs}
 	assert.False(t, rep.Passed(), "unrun cases never pass")
 	var human bytes.Buffer
 	PrintHuman(&human, rep)
@@ -57,6 +59,25 @@ func TestUnrunCasesAreReportedOnceWithTheCause(t *testing.T) {
 	assert.Nil(t, notRun(p, append(records,
 		proto.Record{Type: proto.Result, Name: "ext4-4k/b"}, proto.Record{Type: proto.Result, Name: "ext4-4k/c"},
 		proto.Record{Type: proto.Result, Name: "xfs-4k/a"}, proto.Record{Type: proto.Result, Name: "xfs-4k/umount"}), "x"))
+}
+
+// A disk the guest could not mount: one ERROR for the disk naming the
+// mount error and the kernel's line, its cases not run with that cause.
+func TestMountFailureIsOneErrorWithTheKernelsReason(t *testing.T) {
+	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext2-64k", FS: "ext2", BlockSize: 65536, Files: []cases.FilePlan{
+		{Case: "a", File: "a"}, {Case: "b", File: "b"}}}}}
+	o := Options{Out: t.TempDir(), Revision: "baseline", Matrix: []Target{{FS: "ext2", BlockSize: 65536}}}
+	why := "mount -t ext2 /dev/vda /mnt/ext2-64k -o \"\": invalid argument; kernel: EXT2-fs (vda): error: bad blocksize 65536"
+	records := []proto.Record{{Type: proto.Ready},
+		{Type: proto.Result, Name: "ext2-64k/umount", Data: []byte(`{"disk":"ext2-64k","mount_err":"` + strings.ReplaceAll(why, `"`, `\"`) + `"}`)}}
+	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	require.Len(t, vs, 1)
+	assert.Equal(t, Error, vs[0].Status)
+	assert.Equal(t, "mount: "+why, vs[0].Failures[0].String())
+	nrs := notRun(p, records, "x")
+	require.Len(t, nrs, 1)
+	assert.Equal(t, []string{"ext2-64k/a", "ext2-64k/b"}, nrs[0].Cases)
+	assert.Equal(t, "the guest could not mount ext2-64k: "+why, nrs[0].Because)
 }
 
 // junit.xml gives every testcase and suite a time.

@@ -54,8 +54,8 @@ func PrintHuman(w io.Writer, r *Report) {
 	if r.Crash != "" {
 		fmt.Fprintf(w, "\nCRASH: %s\n", r.Crash)
 	}
-	if r.NotRun != nil {
-		fmt.Fprintf(w, "\n%s\n", r.NotRun.line())
+	for _, n := range r.NotRun {
+		fmt.Fprintf(w, "\n%s\n", n.line())
 	}
 	if !r.Passed() {
 		if len(r.VMs) > 1 {

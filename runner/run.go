@@ -108,9 +108,9 @@ type Report struct {
 	// Crash is set when a guest did not finish (no done record); with
 	// several VMs it names each VM that crashed and its disks.
 	Crash string `json:"crash,omitempty"`
-	// NotRun lists the cases that never ran and why (once, not as an
-	// error per case).
-	NotRun *NotRun `json:"not_run,omitempty"`
+	// NotRun lists the cases that never ran and why (once per cause, not
+	// as an error per case).
+	NotRun []NotRun `json:"not_run,omitempty"`
 	// Console is the console log (one per VM, comma-separated).
 	Console string `json:"console_log"`
 	// Repro is the QEMU command line of the run (one line per VM).
@@ -121,7 +121,7 @@ type Report struct {
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" || r.NotRun != nil || len(r.Verdicts) == 0 {
+	if r.Crash != "" || len(r.NotRun) > 0 || len(r.Verdicts) == 0 {
 		return false
 	}
 	for _, v := range r.Verdicts {

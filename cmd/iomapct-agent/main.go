@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -75,10 +76,16 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		return nil
 	}
+	klog.Drain(7) // what came before belongs to no mount
 	if err := mount(); err != nil {
-		for _, f := range d.Files {
-			em.Emit(proto.Result, d.Name+"/"+f.Case, cases.Result{Disk: d.Name, Case: f.Case, File: f.File, Err: err.Error()}, err)
+		// One record for the disk, with the kernel's own explanation
+		// (e.g. "EXT2-fs (vda): error: bad blocksize 65536"): its cases
+		// never ran, which the host reports once.
+		dr := cases.DiskResult{Disk: d.Name, MountErr: err.Error(), Kernel: klog.Drain(4)}
+		if len(dr.Kernel) > 0 {
+			dr.MountErr += "; kernel: " + strings.Join(dr.Kernel, "; ")
 		}
+		em.Emit(proto.Result, d.Name+"/umount", dr, err)
 		return
 	}
 	env := execute.Env{Remount: func() error {
