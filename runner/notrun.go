@@ -114,3 +114,33 @@ func (n *NotRun) line() string {
 	}
 	return fmt.Sprintf("NOT RUN %d case(s) on %s, because %s", len(n.Cases), strings.Join(order, ", "), n.Because)
 }
+
+// markStopped rewrites the verdicts that failed only because the guest
+// stopped (check "crash": never reported, or its disk never unmounted)
+// when the host stopped it (an interrupt, a QEMU killed from outside):
+// the cause is the stop, not the case, so the check becomes "stopped",
+// names the cause, and no repro file is written for it.
+func markStopped(vs []Verdict, cause string) {
+	for i := range vs {
+		v := &vs[i]
+		if v.Status != Error || len(v.Failures) == 0 {
+			continue
+		}
+		only := true
+		for _, f := range v.Failures {
+			only = only && f.Check == "crash"
+		}
+		if !only {
+			continue
+		}
+		for j := range v.Failures {
+			v.Failures[j].Check = "stopped"
+			v.Failures[j].Msg += "; the run was stopped: " + cause
+		}
+	}
+}
+
+// stopped reports whether markStopped marked v.
+func stopped(v Verdict) bool {
+	return len(v.Failures) > 0 && v.Failures[0].Check == "stopped"
+}

@@ -306,6 +306,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// failure of the kernel.
 	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
 	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
+	if vmErr != nil {
+		markStopped(rep.Verdicts, vmErr.Error())
+	}
 	applyFindings(spec.Source.Version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	st.done("check", summary(rep.Verdicts))
@@ -438,7 +441,7 @@ func writeRepros(o Options, vs []Verdict) {
 	dir := filepath.Join(o.Out, "repro")
 	for i := range vs {
 		v := &vs[i]
-		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 {
+		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 || stopped(*v) {
 			continue
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -126,7 +126,12 @@ func reportsHoldFinishedCases(t *testing.T, out, cause string) {
 	}
 	assert.Equal(t, len(rep.Verdicts), n, "junit.xml holds the finished cases")
 	repros, _ := filepath.Glob(filepath.Join(out, "repro", "*"))
-	assert.LessOrEqual(t, len(repros), 1, "no repro file for cases that never ran")
+	assert.Empty(t, repros, "no repro file for cases the stop cut short or never ran")
+	for _, v := range rep.Verdicts {
+		if v.Status == runner.Error {
+			assert.Contains(t, v.Failures[0].Msg, "the run was stopped: ", "a cut-short case names the stop")
+		}
+	}
 }
 
 // SIGTERM (CI timeouts, kill) ends a real run the way ^C does: QEMU is
@@ -178,4 +183,31 @@ func TestKilledQEMUReportsUnrunCasesOnce(t *testing.T) {
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr.String(), "QEMU was killed from outside (killed)")
 	reportsHoldFinishedCases(t, out, "QEMU was killed from outside")
+}
+
+// A disk that fills during a real run (--out on a tmpfs with room for the
+// image and a few KiB more, less than the results and reports of 150
+// random sequences need): the error names ENOSPC and the file, the exit
+// status is 2, and the verdicts of the cases that ran still reach stdout.
+func TestFullDiskNamesENOSPCAndTheFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: boots the kernel")
+	}
+	bin, root := buildCLI(t)
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=65560k", "tmpfs", dir).CombinedOutput()
+	require.NoError(t, err, "mounting a small tmpfs (needs root): %s", out)
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	cmd := exec.Command(bin, "run", "--fs", "ext4", "--bs", "4096", "--vms", "1", "--random", "150", "--out", filepath.Join(dir, "run"))
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill() })
+	code := exitOf(t, cmd)
+	t.Logf("%s\n%s", stderr.String(), stdout.String())
+	assert.Equal(t, exitUsage, code)
+	assert.Regexp(t, `write \S+/run/(results\.jsonl|console\.log|report\.json|junit\.xml): no space left on device`, stderr.String())
+	assert.Regexp(t, `(?m)^(PASS|KNOWN) +ext4-4k `, stdout.String(), "the cases that ran are reported")
+	assert.Empty(t, qemuOf(dir))
 }
