@@ -261,6 +261,24 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	}, nil
 }
 
+// optionsWithSeries is options plus the series of --series/--revision,
+// read first: a series that is no series (no patches, an empty patch) is
+// said before the kernel source is resolved (hashing the tarball).
+func (r *runFlags) optionsWithSeries(ctx context.Context, label string) (runner.Options, error) {
+	sd, err := r.seriesDir()
+	if err != nil {
+		return runner.Options{}, err
+	}
+	if sd != "" {
+		if _, err := r.readSeries(sd); err != nil {
+			return runner.Options{}, err
+		}
+	}
+	opts, err := r.options(ctx, label)
+	opts.SeriesDir = sd
+	return opts, err
+}
+
 func cmdRun(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var rf runFlags
@@ -268,10 +286,7 @@ func cmdRun(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	opts, err := rf.options(ctx, rf.revision)
-	if err == nil {
-		opts.SeriesDir, err = rf.seriesDir()
-	}
+	opts, err := rf.optionsWithSeries(ctx, rf.revision)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
 		return exitUsage
@@ -330,10 +345,7 @@ func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *run
 	if len(ops) == 0 {
 		return fail(fmt.Errorf("%s holds no ops (only comments or blank lines)", file))
 	}
-	opts, err := rf.options(ctx, name)
-	if err == nil {
-		opts.SeriesDir, err = rf.seriesDir()
-	}
+	opts, err := rf.optionsWithSeries(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
@@ -577,17 +589,17 @@ func cmdSeriesCheck(ctx context.Context, args []string) int {
 	if fs.NArg() == 1 {
 		bf.series = fs.Arg(0)
 	}
-	src, err := bf.source(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
-		return exitUsage
-	}
 	sd, err := bf.seriesDir()
 	if err != nil || sd == "" {
 		fmt.Fprintln(os.Stderr, "iomapct series check: give a series directory")
 		return exitUsage
 	}
 	s, err := bf.readSeries(sd)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
+		return exitUsage
+	}
+	src, err := bf.source(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
 		return exitUsage
