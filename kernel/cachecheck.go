@@ -82,3 +82,31 @@ func loadChecked(dir string, log io.Writer) (*Artifact, error) {
 	}
 	return nil, nil
 }
+
+// CheckCache checks every kernel in the cache (bzImage against vmlinux)
+// and evicts the bad ones, which the next build of their key remakes. It
+// returns how many entries it checked and evicted. Entries being built
+// (no meta.json yet) are left alone.
+func CheckCache(cache string, log io.Writer) (checked, evicted int, err error) {
+	ents, err := os.ReadDir(filepath.Join(cache, "kernels"))
+	if os.IsNotExist(err) {
+		return 0, 0, nil
+	} else if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		dir := filepath.Join(cache, "kernels", e.Name())
+		if _, err := os.Stat(filepath.Join(dir, "meta.json")); err != nil {
+			continue
+		}
+		checked++
+		a, err := loadChecked(dir, log)
+		if err != nil {
+			return checked, evicted, err
+		}
+		if a == nil {
+			evicted++
+		}
+	}
+	return checked, evicted, nil
+}

@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +96,36 @@ func TestVerifyImagesRejectsGarbage(t *testing.T) {
 	}
 	require.NoError(t, os.WriteFile(bzA, b, 0o644))
 	assert.Error(t, VerifyImages(bzA, elfA, cfg))
+}
+
+// CheckCache evicts an entry whose bzImage holds another kernel and keeps
+// a good one and one being built.
+func TestCheckCacheEvictsBadEntries(t *testing.T) {
+	dir := t.TempDir()
+	cfg := lz4Config(t, dir)
+	elfA, bzA := tinyKernel(t, dir, "a", "mov $0x4c3b2a19, %eax")
+	elfB, _ := tinyKernel(t, dir, "b", "mov $0x4c3b2a18, %eax")
+	cache := t.TempDir()
+	entry := func(key, elfPath string) {
+		out := filepath.Join(cache, "kernels", key)
+		require.NoError(t, os.MkdirAll(out, 0o755))
+		a := &Artifact{BzImage: filepath.Join(out, "bzImage"), Vmlinux: filepath.Join(out, "vmlinux"), Config: filepath.Join(out, "config"), Key: key}
+		require.NoError(t, copyFile(bzA, a.BzImage))
+		require.NoError(t, copyFile(elfPath, a.Vmlinux))
+		require.NoError(t, copyFile(cfg, a.Config))
+		meta, _ := json.Marshal(a)
+		require.NoError(t, os.WriteFile(filepath.Join(out, "meta.json"), meta, 0o644))
+	}
+	entry("good", elfA)
+	entry("stale", elfB) // A's bzImage beside B's vmlinux
+	require.NoError(t, os.MkdirAll(filepath.Join(cache, "kernels", "building"), 0o755))
+	var log bytes.Buffer
+	n, bad, err := CheckCache(cache, &log)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, 1, bad)
+	assert.DirExists(t, filepath.Join(cache, "kernels", "good"))
+	assert.NoDirExists(t, filepath.Join(cache, "kernels", "stale"))
+	assert.DirExists(t, filepath.Join(cache, "kernels", "building"))
+	assert.Contains(t, log.String(), "kernel cache: evicting "+filepath.Join(cache, "kernels", "stale")+": ")
 }

@@ -565,6 +565,13 @@ func cmdBuild(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	// Every cached kernel is checked here, not only the one asked for:
+	// a bzImage that does not hold its vmlinux is evicted.
+	if n, bad, err := kernel.CheckCache(cache, os.Stderr); err != nil {
+		return fail(err)
+	} else if bad > 0 {
+		fmt.Fprintf(os.Stderr, "kernel cache: %d of %d kernels failed their check and were evicted\n", bad, n)
+	}
 	start := time.Now()
 	a, err := kernel.Build(ctx, cache, spec)
 	if err != nil {
