@@ -125,7 +125,7 @@ type buildFlags struct {
 
 func (b *buildFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.kernelSrc, "kernel-src", "", "kernel source: a tree (git or plain) or a tarball; default Debian's "+kernel.DebianTarball)
-	fs.StringVar(&b.series, "series", "", "patch series directory (quilt series file, git format-patch files or an mbox); default kernel/patches/iomap-write-ops/<revision>")
+	fs.StringVar(&b.series, "series", "", "patch series: a directory (quilt series file, git format-patch files or an mbox) or one mbox or .patch file; default kernel/patches/iomap-write-ops/<revision>")
 	fs.StringVar(&b.revision, "revision", "baseline", "revision name: picks the default series directory and labels reports")
 	fs.StringVar(&b.configDir, "config-dir", "", "directory of NN-*.config fragments replacing the built-in kernel/config")
 	fs.BoolVar(&b.debug, "debug", false, "add kernel/config/debug.config (lockdep, DEBUG_VM, ...)")
