@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // Poison is the pattern free space holds before mkfs. It is never produced
@@ -72,6 +73,23 @@ func Make(ctx context.Context, s Spec) error {
 			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], toolPackage[s.FS])
 		}
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return preallocate(s.Path, s.Size)
+}
+
+// preallocate gives every block of the image backing store: mkfs leaves
+// holes (it discards some ranges), and a write into one while the host
+// disk is full would make QEMU pause the VM (its default on ENOSPC), which
+// the watchdog would report, a minute later, as a hung case. This way a
+// full disk is said now, naming the image.
+func preallocate(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		return fmt.Errorf("preallocate %s: %w", path, err)
 	}
 	return nil
 }
