@@ -63,6 +63,7 @@ func TestBadInputIsNamedWithExit2(t *testing.T) {
 		{args: append(run, "--fs", "ext4,ext4"), want: "--fs: ext4 given twice"},
 		{args: append(run, "--fs", "ext2", "--bs", "65536"), want: "--bs: ext2 does not mount with 65536-byte blocks on this kernel (1024 to 4096)"},
 		{args: []string{"compare", "--revisions", ","}, want: `--revisions ",": each revision needs a name`},
+		{args: []string{"compare", "--revisions", "baseline,v1=" + emptyDir}, want: "series " + emptyDir + " holds no patches"},
 		{args: []string{"replay", empty, "--fs", "xfs", "--bs", "4096"}, want: "empty.ops holds no ops"},
 		{args: []string{"replay", wraps, "--fs", "xfs", "--bs", "4096"}, want: "offset + length overflows a file offset"},
 		{args: []string{"replay", far, "--fs", "xfs", "--bs", "4096"}, want: "offset + length overflows a file offset"},

@@ -410,11 +410,6 @@ func cmdCompare(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
-	opts, err := rf.options(ctx, "compare")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
-		return exitUsage
-	}
 	var revs []runner.Revision
 	seenRev := map[string]bool{}
 	for _, r := range strings.Split(*revList, ",") {
@@ -424,15 +419,28 @@ func cmdCompare(ctx context.Context, args []string) int {
 			return exitUsage
 		}
 		seenRev[name] = true
-		if !ok {
-			bf := rf.buildFlags
-			bf.revision, bf.series = name, ""
-			if dir, err = bf.seriesDir(); err != nil {
+		// name=DIR goes through seriesDir too: baseline=<its own
+		// directory> is the empty control, any other empty series an error.
+		bf := rf.buildFlags
+		bf.revision, bf.series = name, dir
+		var err error
+		if dir, err = bf.seriesDir(); err != nil {
+			fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+			return exitUsage
+		}
+		if dir != "" {
+			if _, err := bf.readSeries(dir); err != nil {
 				fmt.Fprintln(os.Stderr, "iomapct compare:", err)
 				return exitUsage
 			}
 		}
 		revs = append(revs, runner.Revision{Name: name, Dir: dir})
+	}
+	// The revisions are checked before the kernel source is resolved.
+	opts, err := rf.options(ctx, "compare")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+		return exitUsage
 	}
 	c, err := runner.Compare(ctx, opts, revs)
 	if c != nil && len(c.Revisions) > 0 {
