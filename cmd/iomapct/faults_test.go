@@ -134,22 +134,27 @@ func reportsHoldFinishedCases(t *testing.T, out, cause string) {
 	}
 }
 
-// SIGTERM (CI timeouts, kill) ends a real run the way ^C does: QEMU is
-// stopped, the finished cases are judged and written, the rest are "not
-// run because interrupted by terminated", exit 2, and no QEMU survives.
-func TestSIGTERMWritesReportsAndKillsQEMU(t *testing.T) {
+// SIGTERM (CI timeouts, kill), SIGINT (^C) and SIGHUP (a closed terminal)
+// end a real run alike: QEMU is stopped, the finished cases are judged and
+// written, the rest are "not run because interrupted by <signal>", exit 2,
+// and no QEMU survives.
+func TestSignalsWriteReportsAndKillQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: boots the kernel")
 	}
-	cmd, out, stderr := startRun(t)
-	someCaseDone(t, out)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	code := exitOf(t, cmd)
-	t.Logf("%s", stderr)
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr.String(), "interrupted by terminated")
-	assert.Empty(t, qemuOf(out), "no QEMU outlives iomapct")
-	reportsHoldFinishedCases(t, out, "interrupted by terminated")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, out, stderr := startRun(t)
+			someCaseDone(t, out)
+			require.NoError(t, cmd.Process.Signal(sig))
+			code := exitOf(t, cmd)
+			t.Logf("%s", stderr)
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, stderr.String(), "interrupted by "+sig.String())
+			assert.Empty(t, qemuOf(out), "no QEMU outlives iomapct")
+			reportsHoldFinishedCases(t, out, "interrupted by "+sig.String())
+		})
+	}
 }
 
 // SIGKILL leaves iomapct no chance to clean up; the kernel kills QEMU
