@@ -31,7 +31,7 @@ func validateCases(o Options) error {
 			}
 			m, err := reference.New(geometry(t, false))
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: the model cannot judge this block size: %w", t.Name(), err)
 			}
 			for i, op := range ops {
 				if err := m.Apply(i, op); errors.Is(err, reference.ErrInvalid) {
