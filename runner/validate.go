@@ -29,9 +29,13 @@ func validateCases(o Options) error {
 			if err != nil {
 				return err
 			}
+			// Whether the kernel gives large folios is known only once
+			// it is built: a geometry either way will do to check ops.
 			m, err := reference.New(geometry(t, false))
 			if err != nil {
-				return fmt.Errorf("%s: the model cannot judge this block size: %w", t.Name(), err)
+				if m, err = reference.New(geometry(t, true)); err != nil {
+					return fmt.Errorf("%s: the model cannot judge this block size: %w", t.Name(), err)
+				}
 			}
 			for i, op := range ops {
 				if err := m.Apply(i, op); errors.Is(err, reference.ErrInvalid) {
