@@ -72,7 +72,9 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	}
 	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash())[:16]
 	out := filepath.Join(cache, "kernels", key)
-	if a, err := loadArtifact(out); err == nil {
+	if a, err := loadChecked(out, spec.Progress); err != nil {
+		return nil, err
+	} else if a != nil {
 		a.Cached = true
 		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
@@ -87,7 +89,9 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		return nil, err
 	}
 	defer unlock()
-	if a, err := loadArtifact(out); err == nil { // built while we waited
+	if a, err := loadChecked(out, spec.Progress); err != nil {
+		return nil, err
+	} else if a != nil { // built while we waited
 		a.Cached = true
 		return a, nil
 	}
@@ -107,7 +111,16 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	if err := configure(ctx, tree, bdir, cfg); err != nil {
 		return nil, err
 	}
-	if err := compile(ctx, cache, work, tree, bdir, logPath, spec); err != nil {
+	// Two makes: vmlinux through ccache, then the bzImage around it without:
+	// the bzImage's piggy.o .incbin's the compressed vmlinux, which ccache
+	// does not hash (see piggyObject).
+	if err := compile(ctx, cache, work, tree, bdir, logPath, spec, "vmlinux", false); err != nil {
+		return nil, err
+	}
+	if err := compile(ctx, cache, work, tree, bdir, logPath, spec, "bzImage", true); err != nil {
+		return nil, err
+	}
+	if err := checkBuild(ctx, cache, work, tree, bdir, logPath, spec); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -321,12 +334,18 @@ var (
 	compileError = regexp.MustCompile(`^(\S+):(\d+):(\d+:)? (fatal )?error: (.*)$`)
 )
 
-func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec Spec) error {
+// compile makes target in the build directory; noCcache runs the compiler
+// bypassing ccache and appends to the log instead of starting it.
+func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec Spec, target string, noCcache bool) error {
 	jobs := spec.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	logf, err := os.Create(logPath)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if noCcache {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // the second step: keep the first one's log
+	}
+	logf, err := os.OpenFile(logPath, flags, 0o644)
 	if err != nil {
 		return err
 	}
@@ -343,7 +362,7 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		fmt.Sscan(string(b), &prevTotal)
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", tree, "O="+bdir, "ARCH=x86_64",
-		fmt.Sprintf("-j%d", jobs), "CC=ccache gcc", "bzImage")
+		fmt.Sprintf("-j%d", jobs), "CC=ccache gcc", target)
 	cmd.Env = append(os.Environ(),
 		"CCACHE_DIR="+filepath.Join(cache, "ccache"),
 		// Paths under the work dir are hashed relative to it, so a fresh
@@ -363,6 +382,11 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		// unexports it.
 		"LANG=C", "LC_CTYPE=C", "LC_MESSAGES=C",
 		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_USER=iomapct", "KBUILD_BUILD_HOST=iomapct")
+	if noCcache {
+		// Same CC on the command line (kbuild would otherwise see a new
+		// command and rebuild every object), but ccache only runs gcc.
+		cmd.Env = append(cmd.Env, "CCACHE_DISABLE=1")
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {

@@ -38,6 +38,7 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
 	results := map[string]cases.Result{}
 	unmounted := map[string]cases.DiskResult{}
+	started, took := caseTimes(records)
 	for _, r := range records {
 		if r.Type != proto.Result {
 			continue
@@ -73,9 +74,12 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.Ops = append(v.Ops, op.String())
 			}
 			res, ok := results[d.Name+"/"+f.Case]
+			v.Seconds = took[d.Name+"/"+f.Case]
 			switch {
+			case !ok && !started[d.Name+"/"+f.Case]:
+				continue // never started: reported once, as not run (see notRun)
 			case !ok:
-				v.errorf("crash", "the guest never reported this case")
+				v.errorf("crash", "the guest never reported this case: it was running when the guest stopped")
 			case !clean:
 				// The guest died (or was killed) before unmounting this
 				// disk: what the case wrote may still have been in the page
@@ -104,9 +108,17 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
 		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		if !clean && !diskStarted(started, d) {
+			continue // the guest never got to this disk: not run
+		}
 		switch {
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
+		case dr.MountErr != "":
+			// Its cases are reported as not run, with this cause.
+			fv.errorf("mount", "%s", dr.MountErr)
+			vs = append(vs, fv)
+			continue
 		case dr.UnmountErr != "":
 			fv.fail("unmount", -1, "%s", dr.UnmountErr)
 		}

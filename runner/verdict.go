@@ -65,6 +65,9 @@ type Verdict struct {
 	// evidence is kept for a failed case so the findings can hold its
 	// bytes against their modelled deviations (findings.go).
 	evidence *evidence
+	// Seconds is how long the case ran in the guest, from its start
+	// record to its result (0 when it did not finish).
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 func (v *Verdict) fail(check string, off int64, format string, args ...any) {

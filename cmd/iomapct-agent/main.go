@@ -8,9 +8,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +33,16 @@ func main() {
 		return
 	}
 	defer port.Close()
+	// A panic would otherwise die silently in the deferred reboot: say it
+	// on the console and to the host (which reports it as the crash's
+	// cause) before leaving.
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+			fmt.Println("iomapct-agent: panic:", msg)
+			em.Emit(proto.Log, proto.AgentPanic, nil, errors.New(msg))
+		}
+	}()
 	var plan cases.Plan
 	b, err := os.ReadFile("/plan.json")
 	if err == nil {
@@ -69,10 +81,16 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		return nil
 	}
+	klog.Drain(7) // what came before belongs to no mount
 	if err := mount(); err != nil {
-		for _, f := range d.Files {
-			em.Emit(proto.Result, d.Name+"/"+f.Case, cases.Result{Disk: d.Name, Case: f.Case, File: f.File, Err: err.Error()}, err)
+		// One record for the disk, with the kernel's own explanation
+		// (e.g. "EXT2-fs (vda): error: bad blocksize 65536"): its cases
+		// never ran, which the host reports once.
+		dr := cases.DiskResult{Disk: d.Name, MountErr: err.Error(), Kernel: klog.Drain(4)}
+		if len(dr.Kernel) > 0 {
+			dr.MountErr += "; kernel: " + strings.Join(dr.Kernel, "; ")
 		}
+		em.Emit(proto.Result, d.Name+"/umount", dr, err)
 		return
 	}
 	env := execute.Env{Remount: func() error {
