@@ -79,6 +79,9 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Coverage, if set, runs a gcov kernel (kernel.Spec.Coverage); the
+	// guest then sends its counters (vmtest/guest/gcov.go).
+	Coverage *kernel.Coverage
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -143,7 +146,7 @@ func (s *stager) done(name, note string) {
 // one is given), the series (Series, else SeriesDir, else none) and the
 // config fragments. `iomapct build` and Run share it.
 func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
-	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log}
+	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log, Coverage: o.Coverage}
 	var err error
 	if o.Source != nil {
 		spec.Source = *o.Source

@@ -47,6 +47,7 @@ func main() {
 		em.Emit(proto.Log, "kmsg", nil, err)
 		return
 	}
+	cov = guest.OpenGcov() // a coverage kernel's counters, sent after each step
 	em.Emit(proto.Ready, "", tr.Events(), nil)
 	for _, d := range plan.Disks {
 		runDisk(em, tr, klog, d)
@@ -69,6 +70,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		return
 	}
+	cov.Send(em, d.Name+"/mount")
 	env := execute.Env{Remount: func() error {
 		if err := unix.Unmount(mnt, 0); err != nil {
 			return fmt.Errorf("umount %s: %w", mnt, err)
@@ -92,6 +94,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		guest.Mark("case %s end", name)
 		em.Emit(proto.Result, name, res, nil)
+		cov.Send(em, name)
 	}
 	dr := cases.DiskResult{Disk: d.Name}
 	if err := unix.Unmount(mnt, 0); err != nil {
@@ -99,4 +102,5 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 	}
 	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+	cov.Send(em, d.Name+"/umount")
 }

@@ -50,6 +50,7 @@ commands:
   compare       run several revisions (default baseline,v1,v2) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
+  coverage      run on a gcov kernel and report the write path's lines reached (lcov tracefile too)
   series check  say whether a series applies, without building
 
 run 'iomapct <command> -h' for the flags of a command.
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "coverage":
+		return cmdCoverage(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
