@@ -23,8 +23,12 @@ const GcovRoot = "/sys/kernel/debug/gcov"
 // Gcov sends a coverage kernel's counters (see proto.Gcov). A nil *Gcov
 // (a kernel without gcov) sends nothing, so callers need not ask.
 type Gcov struct {
-	root string
-	last map[string][]byte // path -> bytes last sent
+	root  string
+	paths []string          // the .gcda files, found once: built-in objects never come or go
+	last  map[string][]byte // path -> bytes last sent
+	// zw is reused: a new flate compressor allocates about a megabyte,
+	// which per file and step is garbage the guest's GC must chase.
+	zw *gzip.Writer
 }
 
 // OpenGcov mounts debugfs if needed and returns nil when the kernel has no
@@ -39,7 +43,8 @@ func OpenGcov() *Gcov {
 	if _, err := os.Stat(GcovRoot); err != nil {
 		return nil
 	}
-	return &Gcov{root: GcovRoot, last: map[string][]byte{}}
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return &Gcov{root: GcovRoot, last: map[string][]byte{}, zw: zw}
 }
 
 // Changed reads every .gcda file and returns those whose bytes differ from
@@ -47,18 +52,20 @@ func OpenGcov() *Gcov {
 // kernel copies the counters when the file is opened (kernel/gcov/fs.c).
 func (g *Gcov) Changed() (proto.GcovFiles, error) {
 	var out proto.GcovFiles
-	var paths []string
-	err := filepath.WalkDir(g.root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".gcda") {
-			paths = append(paths, p)
+	if g.paths == nil {
+		err := filepath.WalkDir(g.root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".gcda") {
+				g.paths = append(g.paths, p)
+			}
+			return err
+		})
+		if err != nil {
+			g.paths = nil
+			return out, err
 		}
-		return err
-	})
-	if err != nil {
-		return out, err
+		sort.Strings(g.paths)
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range g.paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return out, err
@@ -67,9 +74,11 @@ func (g *Gcov) Changed() (proto.GcovFiles, error) {
 			continue
 		}
 		var gz bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-		w.Write(b)
-		w.Close()
+		g.zw.Reset(&gz)
+		g.zw.Write(b)
+		if err := g.zw.Close(); err != nil {
+			return out, err
+		}
 		g.last[p] = b
 		out.Files = append(out.Files, proto.GcovFile{Path: strings.TrimPrefix(p, g.root), Gz: gz.Bytes()})
 	}
