@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Line is one executable line of an instrumented source.
@@ -126,106 +128,131 @@ func DiskOrder(disks []string) Order {
 // i) and the earliest by order wins. gcov runs about log2(snapshots) times
 // per distinct first step instead of once per snapshot.
 func Analyse(g *Gcov, stems []string, streams []Stream, order Order) (*Report, error) {
+	// Objects are independent: run their gcovs on every CPU.
+	files := make([]*File, len(stems))
+	errs := make([]error, len(stems))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, stem := range stems {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			files[i], errs[i] = analyseStem(g, stem, streams, order)
+		}()
+	}
+	wg.Wait()
 	rep := &Report{}
-	for _, stem := range stems {
-		f := &File{Source: stem + ".c", Path: filepath.Join(g.Notes, "src", stem+".c")}
-		counts := map[int]int64{}
-		first := map[int]Snapshot{}
-		firstVM := map[int]int{}
-		var gfuncs []GcovFunc
-		seen := false
-		for vm, s := range streams {
-			snaps := s[stem]
-			if len(snaps) == 0 {
-				continue
+	for i := range stems {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if files[i] != nil {
+			rep.Files = append(rep.Files, files[i])
+		}
+	}
+	rep.GcovRuns = int(g.runs.Load())
+	return rep, nil
+}
+
+// analyseStem is Analyse for one object; nil when no guest sent it.
+func analyseStem(g *Gcov, stem string, streams []Stream, order Order) (*File, error) {
+	f := &File{Source: stem + ".c", Path: filepath.Join(g.Notes, "src", stem+".c")}
+	counts := map[int]int64{}
+	first := map[int]Snapshot{}
+	firstVM := map[int]int{}
+	var gfuncs []GcovFunc
+	seen := false
+	for vm, s := range streams {
+		snaps := s[stem]
+		if len(snaps) == 0 {
+			continue
+		}
+		memo := map[int]*Counts{}
+		at := func(i int) (*Counts, error) {
+			if c, ok := memo[i]; ok {
+				return c, nil
 			}
-			memo := map[int]*Counts{}
-			at := func(i int) (*Counts, error) {
-				if c, ok := memo[i]; ok {
-					return c, nil
-				}
-				c, err := g.Count(stem, snaps[i].Gcda)
-				memo[i] = c
-				return c, err
-			}
-			last, err := at(len(snaps) - 1)
-			if err != nil {
-				return nil, err
-			}
-			// Every guest ran the same kernel, so they list the same
-			// executable lines and functions; the counts add up.
-			for n, c := range last.Lines {
-				counts[n] += c
-			}
-			if !seen {
-				gfuncs, seen = append([]GcovFunc(nil), last.Funcs...), true
-			} else {
-				for i := range gfuncs {
-					for _, lf := range last.Funcs {
-						if lf.Name == gfuncs[i].Name {
-							gfuncs[i].ExecutionCount += lf.ExecutionCount
-						}
-					}
-				}
-			}
-			var reached []int
-			for n, c := range last.Lines {
-				if c > 0 {
-					reached = append(reached, n)
-				}
-			}
-			var bisect func(lo, hi int, lines []int) error
-			bisect = func(lo, hi int, lines []int) error {
-				if len(lines) == 0 {
-					return nil
-				}
-				if hi == lo+1 {
-					for _, n := range lines {
-						if prev, ok := first[n]; !ok || less(order(vm, snaps[hi]), order(firstVM[n], prev)) {
-							first[n], firstVM[n] = snaps[hi], vm
-						}
-					}
-					return nil
-				}
-				mid := (lo + hi) / 2
-				c, err := at(mid)
-				if err != nil {
-					return err
-				}
-				var by, after []int
-				for _, n := range lines {
-					if c.Lines[n] > 0 {
-						by = append(by, n)
-					} else {
-						after = append(after, n)
-					}
-				}
-				if err := bisect(lo, mid, by); err != nil {
-					return err
-				}
-				return bisect(mid, hi, after)
-			}
-			// lo = -1 stands for "before the first snapshot": nothing ran.
-			if err := bisect(-1, len(snaps)-1, reached); err != nil {
-				return nil, err
-			}
+			c, err := g.Count(stem, snaps[i].Gcda)
+			memo[i] = c
+			return c, err
+		}
+		last, err := at(len(snaps) - 1)
+		if err != nil {
+			return nil, err
+		}
+		// Every guest ran the same kernel, so they list the same
+		// executable lines and functions; the counts add up.
+		for n, c := range last.Lines {
+			counts[n] += c
 		}
 		if !seen {
-			continue // no guest sent this object: its code never ran anywhere
+			gfuncs, seen = append([]GcovFunc(nil), last.Funcs...), true
+		} else {
+			for i := range gfuncs {
+				for _, lf := range last.Funcs {
+					if lf.Name == gfuncs[i].Name {
+						gfuncs[i].ExecutionCount += lf.ExecutionCount
+					}
+				}
+			}
 		}
-		for n, c := range counts {
-			f.Lines = append(f.Lines, Line{N: n, Count: c, First: first[n].Step})
+		var reached []int
+		for n, c := range last.Lines {
+			if c > 0 {
+				reached = append(reached, n)
+			}
 		}
-		sort.Slice(f.Lines, func(i, j int) bool { return f.Lines[i].N < f.Lines[j].N })
-		src, err := os.ReadFile(f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("coverage: the source of %s: %w", stem, err)
+		var bisect func(lo, hi int, lines []int) error
+		bisect = func(lo, hi int, lines []int) error {
+			if len(lines) == 0 {
+				return nil
+			}
+			if hi == lo+1 {
+				for _, n := range lines {
+					if prev, ok := first[n]; !ok || less(order(vm, snaps[hi]), order(firstVM[n], prev)) {
+						first[n], firstVM[n] = snaps[hi], vm
+					}
+				}
+				return nil
+			}
+			mid := (lo + hi) / 2
+			c, err := at(mid)
+			if err != nil {
+				return err
+			}
+			var by, after []int
+			for _, n := range lines {
+				if c.Lines[n] > 0 {
+					by = append(by, n)
+				} else {
+					after = append(after, n)
+				}
+			}
+			if err := bisect(lo, mid, by); err != nil {
+				return err
+			}
+			return bisect(mid, hi, after)
 		}
-		f.Functions = functionsOf(f, SourceFunctions(string(src)), gfuncs)
-		rep.Files = append(rep.Files, f)
+		// lo = -1 stands for "before the first snapshot": nothing ran.
+		if err := bisect(-1, len(snaps)-1, reached); err != nil {
+			return nil, err
+		}
 	}
-	rep.GcovRuns = g.Runs
-	return rep, nil
+	if !seen {
+		return nil, nil // no guest sent this object: its code never ran anywhere
+	}
+	for n, c := range counts {
+		f.Lines = append(f.Lines, Line{N: n, Count: c, First: first[n].Step})
+	}
+	sort.Slice(f.Lines, func(i, j int) bool { return f.Lines[i].N < f.Lines[j].N })
+	src, err := os.ReadFile(f.Path)
+	if err != nil {
+		return nil, fmt.Errorf("coverage: the source of %s: %w", stem, err)
+	}
+	f.Functions = functionsOf(f, SourceFunctions(string(src)), gfuncs)
+	return f, nil
 }
 
 func less(a, b [2]int) bool { return a[0] < b[0] || a[0] == b[0] && a[1] < b[1] }

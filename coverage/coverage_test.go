@@ -79,7 +79,7 @@ func TestAnalyseCountsAndFirstStep(t *testing.T) {
 	// Bisection: the first guest's last snapshot (2), its middle (0),
 	// then, for line 6 only, the one between (1); the second guest's only
 	// snapshot once.
-	assert.Equal(t, 4, g.Runs)
+	assert.Equal(t, 4, g.Runs())
 }
 
 func TestPrintGroupListsUnreached(t *testing.T) {

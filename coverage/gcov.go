@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // Counts is what gcov says about one source file from one .gcda.
@@ -90,9 +91,11 @@ type Gcov struct {
 	// Notes is the kernel artifact's gcov directory: <stem>.gcno files and
 	// src/<stem>.c.
 	Notes string
-	// Runs counts gcov invocations (for reports and benchmarks).
-	Runs int
+	runs  atomic.Int64 // gcov invocations, for reports and benchmarks
 }
+
+// Runs is how many times gcov ran.
+func (g *Gcov) Runs() int { return int(g.runs.Load()) }
 
 // Count runs gcov on one object's data (stem "fs/iomap/buffered-io").
 func (g *Gcov) Count(stem string, gcda []byte) (*Counts, error) {
@@ -124,7 +127,7 @@ func (g *Gcov) Count(stem string, gcda []byte) (*Counts, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	g.Runs++
+	g.runs.Add(1)
 	if err != nil {
 		if _, ok := err.(*exec.Error); ok {
 			return nil, fmt.Errorf("%s: %w (gcov comes with gcc: apt-get install gcc)", tool, err)
