@@ -49,11 +49,11 @@ func (c Coverage) ID() string {
 // Validate rejects object names the overlay could not express.
 func (c Coverage) Validate() error {
 	if len(c.Objects) == 0 {
-		return fmt.Errorf("coverage: no objects to instrument")
+		return fmt.Errorf("gcov: no objects to instrument")
 	}
 	for _, o := range c.Objects {
 		if !strings.HasSuffix(o, ".o") || strings.HasPrefix(o, "/") || strings.Contains(o, "..") || !strings.Contains(o, "/") {
-			return fmt.Errorf("coverage: object %q is not a tree-relative dir/name.o", o)
+			return fmt.Errorf("gcov: object %q is not a tree-relative dir/name.o", o)
 		}
 	}
 	return nil
