@@ -135,3 +135,31 @@ func TestLCOVAcceptedByLcovAndGenhtml(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(page), "80.0"), "genhtml's index shows the line rate")
 }
+
+// Recorded from the real 6.12 gcov kernel (VM 0 of a --random 200 run,
+// fs/xfs/xfs_aops.gcda after xfs-4k/umount): gcov lists the object's
+// source and the 20 headers whose inline functions it compiled; only the
+// source's lines count, and xfs_aops.c has 160 executable lines.
+func TestParseGcovJSONRecordedKernel(t *testing.T) {
+	b, err := os.ReadFile("testdata/kernel/xfs_aops.gcov.json")
+	require.NoError(t, err)
+	c, err := ParseGcovJSON(b, "fs/xfs/xfs_aops.c")
+	require.NoError(t, err)
+	assert.Len(t, c.Lines, 160)
+	reached := 0
+	for _, n := range c.Lines {
+		if n > 0 {
+			reached++
+		}
+	}
+	assert.Equal(t, 105, reached)
+	assert.Equal(t, int64(0), c.Lines[297], "the COW fork lookup of xfs_map_blocks needs a reflinked file")
+	calls := map[string]int64{}
+	for _, f := range c.Funcs {
+		calls[f.Name] = f.ExecutionCount
+	}
+	assert.Equal(t, int64(4008), calls["xfs_vm_writepages"])
+	assert.Equal(t, int64(9091), calls["xfs_map_blocks"])
+	_, err = ParseGcovJSON(b, "fs/xfs/aops.c")
+	assert.Error(t, err, "a suffix must match whole path components")
+}

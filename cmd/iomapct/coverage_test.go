@@ -19,8 +19,11 @@ import (
 // filesystem and three cases: the gcov kernel must report that the line
 // of __iomap_write_begin that reads a partial block's old bytes ran (a
 // cold read-modify-write at 1k blocks does), name the case that first
-// reached it, and write a tracefile lcov accepts. Cold, this builds the
-// gcov kernel: a full build (BENCHMARKS.md, "Kernel coverage").
+// reached it, and write a tracefile lcov accepts. Warm: about 15-20 s.
+// Cold, it first builds the gcov kernel, a full kernel build that ccache
+// cannot shorten (CONFIG_GCOV_KERNEL changes autoconf.h): about as long
+// as the normal cold build, 4-5 minutes on an idle machine, 38 minutes at
+// load 25 (BENCHMARKS.md, "Kernel coverage").
 func TestCoverageReachesWriteBegin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds a gcov kernel and boots it")
