@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -41,7 +42,7 @@ func main() {
 	}
 	// The series under test exports its per-folio callouts as trace events;
 	// record them per case where the kernel has them.
-	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done")
+	tr := guest.EnableTrace("iomap", "iomap_write_begin", "iomap_write_end", "iomap_folio_done", "iomap_put_folio")
 	klog, err := guest.OpenKernelLog()
 	if err != nil {
 		em.Emit(proto.Log, "kmsg", nil, err)
@@ -49,6 +50,11 @@ func main() {
 	}
 	cov = guest.OpenGcov() // a coverage kernel's counters, sent after each step
 	em.Emit(proto.Ready, "", tr.Events(), nil)
+	if plan.Shell != nil {
+		runShell(em, plan)
+		em.Emit(proto.Done, "", nil, nil)
+		return
+	}
 	for _, d := range plan.Disks {
 		runDisk(em, tr, klog, d)
 	}
@@ -87,9 +93,15 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		res.Kernel = klog.Drain(4)
 		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
 		if res.Ino != 0 {
-			var err error
-			if res.Trace, err = tr.Lines(fmt.Sprintf(" ino %#x ", res.Ino)); err != nil {
+			// Every file's events at once (reading consumes them), then
+			// split by inode.
+			all, err := tr.Lines(" ino ")
+			if err != nil {
 				res.TraceErr = err.Error() // the ops themselves went as res says
+			}
+			res.Trace = inoLines(all, res.Ino)
+			for i := range res.Files {
+				res.Files[i].Trace = inoLines(all, res.Files[i].Ino)
 			}
 		}
 		guest.Mark("case %s end", name)
@@ -103,4 +115,16 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
 	cov.Send(em, d.Name+"/umount")
+}
+
+// inoLines picks the trace lines of inode ino.
+func inoLines(lines []string, ino uint64) []string {
+	key := fmt.Sprintf(" ino %#x ", ino)
+	var out []string
+	for _, l := range lines {
+		if strings.Contains(l, key) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

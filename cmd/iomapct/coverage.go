@@ -45,6 +45,9 @@ func cmdCoverage(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	if opts.Prebuilt != nil {
+		return fail(fmt.Errorf("--kernel: coverage boots the gcov kernel it builds, not a prebuilt one"))
+	}
 	opts.Coverage = cov
 	rep, err := runner.Run(ctx, opts)
 	if err != nil {
