@@ -26,6 +26,10 @@ type Spec struct {
 	Jobs int
 	// Progress receives one line every few seconds while compiling.
 	Progress io.Writer
+	// Coverage, if set, builds a gcov kernel instead (kernel/coverage.go):
+	// its own cache entry and work tree, so the normal kernel's
+	// incremental builds are not disturbed.
+	Coverage *Coverage
 }
 
 // Artifact is a built kernel in the cache.
@@ -45,6 +49,11 @@ type Artifact struct {
 	Cached bool `json:"-"`
 	// Log is the full build log of the build that made it.
 	Log string `json:"log"`
+	// Gcov is set for a coverage kernel: the .gcno files and sources of
+	// the instrumented objects (Gcov/<dir>/<name>.gcno, Gcov/src/...).
+	Gcov string `json:"gcov,omitempty"`
+	// GcovObjects are the instrumented objects (tree-relative .o paths).
+	GcovObjects []string `json:"gcov_objects,omitempty"`
 }
 
 // BuildError carries the first compiler error and where the full log is.
@@ -66,11 +75,16 @@ func (e *BuildError) Error() string {
 // so switching series revisions recompiles only the files that differ;
 // ccache covers fresh build directories.
 func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
-	cfg, err := Merge(spec.Fragments)
+	frags, covID, err := spec.coverage()
 	if err != nil {
 		return nil, err
 	}
-	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash())[:16]
+	cfg, err := Merge(frags)
+	if err != nil {
+		return nil, err
+	}
+	// covID is empty for a normal kernel, whose keys stay what they were.
+	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash()+covID)[:16]
 	out := filepath.Join(cache, "kernels", key)
 	if a, err := loadChecked(out, spec.Progress); err != nil {
 		return nil, err
@@ -79,9 +93,9 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
 	}
-	workID := hashStrings(spec.Source.ID, cfg.Hash())[:16]
+	workID := hashStrings(spec.Source.ID, cfg.Hash()+covID)[:16]
 	if spec.Source.Commit != "" {
-		workID = gitWorkID(spec.Source, cfg.Hash())
+		workID = gitWorkID(spec.Source, cfg.Hash()+covID)
 	}
 	work := filepath.Join(cache, "work", workID)
 	unlock, err := lock(work + ".lock")
@@ -105,6 +119,11 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	}
 	if err := syncSeries(ctx, spec.Source.Dir, tree, work, spec.Series); err != nil {
 		return nil, err
+	}
+	if spec.Coverage != nil {
+		if err := spec.Coverage.applyOverlay(tree); err != nil {
+			return nil, err
+		}
 	}
 	bdir := filepath.Join(work, "build")
 	logPath := filepath.Join(work, "build.log")
@@ -130,6 +149,12 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		BzImage: filepath.Join(out, "bzImage"), Vmlinux: filepath.Join(out, "vmlinux"), Config: filepath.Join(out, "config"), Key: key,
 		SourceID: spec.Source.ID, SeriesID: spec.Series.ID()[:16], Patches: len(spec.Series.Patches),
 		ConfigHash: cfg.Hash()[:16], Log: filepath.Join(out, "build.log"),
+	}
+	if spec.Coverage != nil {
+		if err := spec.Coverage.keepNotes(tree, bdir, out); err != nil {
+			return nil, err
+		}
+		a.Gcov, a.GcovObjects = filepath.Join(out, "gcov"), spec.Coverage.Objects
 	}
 	for src, dst := range map[string]string{
 		filepath.Join(bdir, "arch/x86/boot/bzImage"): a.BzImage,

@@ -82,6 +82,9 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Coverage, if set, runs a gcov kernel (kernel.Spec.Coverage); the
+	// guest then sends its counters (vmtest/guest/gcov.go).
+	Coverage *kernel.Coverage
 	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
 	// build --export): no source tree or compiler is needed, and Source,
 	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
@@ -178,7 +181,7 @@ func (s *stager) done(name, note string) {
 // one is given), the series (Series, else SeriesDir, else none) and the
 // config fragments. `iomapct build` and Run share it.
 func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
-	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log}
+	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log, Coverage: o.Coverage}
 	var err error
 	if o.Source != nil {
 		spec.Source = *o.Source

@@ -60,6 +60,7 @@ func main() {
 		em.Emit(proto.Log, "kmsg", nil, err)
 		return
 	}
+	cov = guest.OpenGcov() // a coverage kernel's counters, sent after each step
 	em.Emit(proto.Ready, "", tr.Events(), nil)
 	if plan.Shell != nil {
 		runShell(em, plan)
@@ -93,6 +94,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		em.Emit(proto.Result, d.Name+"/umount", dr, err)
 		return
 	}
+	cov.Send(em, d.Name+"/mount")
 	env := execute.Env{Remount: func() error {
 		if err := unix.Unmount(mnt, 0); err != nil {
 			return fmt.Errorf("umount %s: %w", mnt, err)
@@ -122,6 +124,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		guest.Mark("case %s end", name)
 		em.Emit(proto.Result, name, res, nil)
+		cov.Send(em, name)
 	}
 	dr := cases.DiskResult{Disk: d.Name}
 	if err := unix.Unmount(mnt, 0); err != nil {
@@ -129,6 +132,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 	}
 	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+	cov.Send(em, d.Name+"/umount")
 }
 
 // inoLines picks the trace lines of inode ino.

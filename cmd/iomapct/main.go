@@ -60,6 +60,7 @@ commands:
   compare       run several revisions (default baseline,v1,v2,v3) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   build         build (or find in the cache) the kernel for a revision and print its path
+  coverage      run on a gcov kernel and report the write path's lines reached (lcov tracefile too)
   series check  say whether a series applies, without building
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "coverage":
+		return cmdCoverage(ctx, args[1:])
 	case "merge":
 		return cmdMerge(ctx, args[1:])
 	case "list":
