@@ -31,16 +31,17 @@ func validateCases(o Options) error {
 			}
 			// Whether the kernel gives large folios is known only once
 			// it is built: a geometry either way will do to check ops.
-			m, err := reference.New(geometry(t, false))
-			if err != nil {
-				if m, err = reference.New(geometry(t, true)); err != nil {
+			g := geometry(t, false)
+			if _, err := reference.New(g); err != nil {
+				g = geometry(t, true)
+				if _, err := reference.New(g); err != nil {
 					return fmt.Errorf("%s: the model cannot judge this block size: %w", t.Name(), err)
 				}
 			}
-			for i, op := range ops {
-				if err := m.Apply(i, op); errors.Is(err, reference.ErrInvalid) {
-					return fmt.Errorf("case %s on %s, op %d (%s): %w", c.Name, t.Name(), i, op, err)
-				}
+			// A set of models, as the judge uses: cross-file ops
+			// (clone, copyrange) need the case's other files.
+			if _, err := reference.RunSet(g, ops); errors.Is(err, reference.ErrInvalid) {
+				return fmt.Errorf("case %s on %s, %w", c.Name, t.Name(), err)
 			}
 		}
 	}
