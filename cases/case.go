@@ -12,6 +12,9 @@ type Case struct {
 	Only []string
 	// Gen returns the ops for a filesystem block size in bytes.
 	Gen func(bs int64) []Op
+	// Race, if set, makes the case concurrent: Gen's ops set the file up
+	// and the race it returns runs after them (cases/concurrent.go).
+	Race func(bs int64) *Race
 }
 
 // AppliesTo reports whether the case runs on filesystem fs.
