@@ -53,6 +53,7 @@ var Catalogue = seqCases(
 	iovCases,
 	directMmapCases,
 	largeCases,
+	raceCases,
 )
 
 func seqCases(groups ...[]Case) []Case {

@@ -145,6 +145,7 @@ type runFlags struct {
 	fsList, bsList, caseList, out, agent string
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
+	repeat                               int
 	seed                                 int64
 }
 
@@ -160,6 +161,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
+	fs.IntVar(&r.repeat, "repeat", 1, "run every case this many times (case, case@2, ...) and report how often each failing case failed (races: how often they reproduce)")
 	// Not -j: that is make -j for the kernel build (buildFlags).
 	fs.IntVar(&r.vms, "vms", runner.DefaultVMs, "run the filesystem images in this many VMs at once (at most one per image; -j is make -j of the kernel build)")
 }
@@ -196,6 +198,9 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 			}
 		}
 	}
+	if r.repeat < 1 {
+		return runner.Options{}, fmt.Errorf("--repeat: %d is not a number of runs (want 1 or more)", r.repeat)
+	}
 	if r.vms < 1 {
 		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
 	}
@@ -209,7 +214,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout,
+		CaseTimeout: r.caseTimeout, Repeat: r.repeat,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
@@ -233,6 +238,9 @@ func cmdRun(ctx context.Context, args []string) int {
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		runner.PrintHuman(os.Stdout, rep)
+		if opts.Repeat > 1 {
+			printReproductions(os.Stdout, rep, opts.Repeat)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)

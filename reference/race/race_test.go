@@ -42,7 +42,9 @@ func (f *file) truncate(size int64) {
 	f.b = append(f.b, make([]byte, size-int64(len(f.b)))...)
 }
 
-func (f *file) outcome() Outcome { return Outcome{Size: int64(len(f.b)), Content: append([]byte(nil), f.b...)} }
+func (f *file) outcome() Outcome {
+	return Outcome{Size: int64(len(f.b)), Content: append([]byte(nil), f.b...)}
+}
 
 func race(rounds int, stride int64, threads ...[]cases.Op) *cases.Race {
 	r := &cases.Race{Rounds: rounds, Stride: stride}
