@@ -184,6 +184,17 @@ var raceCases = []Case{
 		Race: simpleRace(actors(pusher), ops(dwrite(0, 2*pageSize)), ops(pwrite(2*pageSize+300, 1000))),
 	},
 	{
+		Name: "race-long-write-over-dirty-tail",
+		Doc: "each thread dirties a range, then writes a long range ending 100 bytes into its first block (one delalloc extent on xfs) while writeback converts it and fadvise drops the written-back folios: " +
+			"the partial block must be read back, never zeroed with a stale mapping (iomap_valid / IOMAP_F_STALE, fs/iomap/buffered-io.c:847-855)",
+		Gen: noSetup,
+		Race: func(int64) *Race {
+			return &Race{Rounds: 16, Stride: 0x40000, Actors: actors(pusher, evictor), Threads: threads(
+				ops(pwrite(0xf000, 0x2000), pwrite(0, 0xf000+100)),
+				ops(pwrite(0x2f000, 0x2000), pwrite(0x20000, 0xf000+100)))}
+		},
+	},
+	{
 		Name: "race-punch-vs-write",
 		Doc:  "a punch hole against a write over the same cached range",
 		Only: withFallocate,

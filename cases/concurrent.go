@@ -172,6 +172,9 @@ func (r *Race) Instances() []RaceOp {
 
 // RaceResult is what the guest reports about a race (in Result.Race).
 type RaceResult struct {
+	// CPUs is how many CPUs the guest ran the race on: a race on one CPU
+	// interleaves only at preemption and proves little.
+	CPUs    int                `json:"cpus"`
 	Threads []RaceThreadResult `json:"threads"`
 	Actors  []ActorResult      `json:"actors,omitempty"`
 }

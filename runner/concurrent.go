@@ -59,6 +59,14 @@ func checkRace(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		v.errorf("guest", "%s", res.Err)
 		return
 	}
+	if res.Race == nil || res.Race.CPUs < RaceCPUs {
+		cpus := 0
+		if res.Race != nil {
+			cpus = res.Race.CPUs
+		}
+		v.errorf("race", "the guest ran the race on %d CPU(s), not %d: its threads could not run at once", cpus, RaceCPUs)
+		return
+	}
 	e, err := race.Expect(geometry(t, largeFolios), f.Ops, f.Race, res.Race)
 	if err != nil {
 		v.errorf("model", "%v", err)

@@ -30,7 +30,7 @@ func Race(env Env, path string, setup []cases.Op, r *cases.Race) cases.Result {
 		res.Err = err.Error()
 		return res
 	}
-	rr := &cases.RaceResult{Threads: make([]cases.RaceThreadResult, len(r.Threads)), Actors: make([]cases.ActorResult, len(r.Actors))}
+	rr := &cases.RaceResult{CPUs: runtime.NumCPU(), Threads: make([]cases.RaceThreadResult, len(r.Threads)), Actors: make([]cases.ActorResult, len(r.Actors))}
 	res.Race = rr
 
 	// The threads start once every actor is under way (the balloon has
