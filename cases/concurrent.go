@@ -32,7 +32,16 @@ type Race struct {
 // RaceThread is one OS thread's op list, run once per round.
 type RaceThread struct {
 	Ops []Op `json:"ops"`
+	// SweepNS, if set, holds the thread back in round k by (k mod 8) *
+	// SweepNS nanoseconds, busy-waited after the barrier: the threads'
+	// phases are swept across rounds so that some round catches a fast
+	// writer overtaking a slow one over the same bytes. It shifts timing;
+	// nothing waits on it for ordering.
+	SweepNS int64 `json:"sweep_ns,omitempty"`
 }
+
+// Sweep is the delay of a thread with SweepNS in round k.
+func (th RaceThread) Sweep(k int) int64 { return int64(k%8) * th.SweepNS }
 
 // ActorKind names a background actor.
 type ActorKind string
@@ -237,6 +246,13 @@ func RaceLines(r *Race) string {
 	}
 	sb.WriteString("\n")
 	for _, th := range r.Threads {
+		if th.SweepNS > 0 {
+			fmt.Fprintf(&sb, "thread sweep=%d\n", th.SweepNS)
+			for _, o := range th.Ops {
+				sb.WriteString(o.String() + "\n")
+			}
+			continue
+		}
 		sb.WriteString("thread\n")
 		for _, o := range th.Ops {
 			sb.WriteString(o.String() + "\n")
@@ -303,7 +319,16 @@ func ReadRace(rd io.Reader) ([]Op, *Race, error) {
 			if r == nil {
 				return bad("thread before the race line")
 			}
-			r.Threads = append(r.Threads, RaceThread{})
+			th := RaceThread{}
+			for _, w := range f[1:] {
+				v, ok := strings.CutPrefix(w, "sweep=")
+				n, err := strconv.ParseInt(v, 0, 64)
+				if !ok || err != nil || n < 0 {
+					return bad("thread: unknown or bad field %q (want sweep=NS)", w)
+				}
+				th.SweepNS = n
+			}
+			r.Threads = append(r.Threads, th)
 		case "actor":
 			if r == nil || len(f) < 2 {
 				return bad("actor needs a race line before it and a kind")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -133,6 +134,10 @@ func thread(path string, t int, th cases.RaceThread, r *cases.Race, b *barrier) 
 		b.wait(k)
 		if tr.Err != "" {
 			continue
+		}
+		if d := time.Duration(th.Sweep(k)); d > 0 {
+			for start := time.Now(); time.Since(start) < d; {
+			}
 		}
 		for j, o := range th.Ops {
 			o = cases.Shifted(o, int64(k)*r.Stride)
