@@ -192,13 +192,25 @@ var raceCases = []Case{
 	},
 	{
 		Name: "race-long-write-over-dirty-tail",
-		Doc: "each thread dirties a range, then writes a long range ending 100 bytes into its first block (one delalloc extent on xfs) while writeback converts it and fadvise drops the written-back folios: " +
-			"the partial block must be read back, never zeroed with a stale mapping (iomap_valid / IOMAP_F_STALE, fs/iomap/buffered-io.c:847-855)",
-		Gen: noSetup,
+		Doc: "in fallocated (unwritten) space each thread dirties one block, then writes a long range ending 100 bytes into it, all under one cached unwritten mapping, " +
+			"while writeback converts that block to written and fadvise drops it; a small vm.dirty_bytes throttles the writers mid-write (balance_dirty_pages) so writeback runs inside the window: " +
+			"the partial block must be read back, never zeroed by a stale unwritten mapping (iomap_valid / IOMAP_F_STALE, fs/iomap/buffered-io.c:847-855; xfs_buffered_write_iomap_valid)",
+		Only: withUnwritten,
+		Gen:  func(int64) []Op { return ops(falloc(0, 6*0x20000)) },
 		Race: func(int64) *Race {
-			return &Race{Rounds: 16, Stride: 0x40000, Actors: actors(pusher, evictor), Threads: threads(
-				ops(pwrite(0xf000, 0x2000), pwrite(0, 0xf000+100)),
-				ops(pwrite(0x2f000, 0x2000), pwrite(0x20000, 0xf000+100)))}
+			return &Race{Rounds: 6, Stride: 0x20000, DirtyBytes: 0x10000, Actors: actors(pusher, evictor), Threads: threads(
+				ops(pwrite(0x10000, 0x1000), pwrite(0, 0x10000+100)),
+				ops(pwrite(0x1f000, 0x1000), pwrite(0x11000, 0xe000+100)))}
+		},
+	},
+	{
+		Name: "race-long-write-over-dirty-tail-delalloc",
+		Doc:  "the same on an empty file: the first write leaves a dirty delalloc range, the long write's cached delalloc mapping goes stale when writeback allocates it",
+		Gen:  noSetup,
+		Race: func(int64) *Race {
+			return &Race{Rounds: 6, Stride: 0x20000, DirtyBytes: 0x10000, Actors: actors(pusher, evictor), Threads: threads(
+				ops(pwrite(0, 0x11000), pwrite(100, 0x10000)),
+				ops(pwrite(0x12000, 0xd000), pwrite(0x12000+100, 0xc000)))}
 		},
 	},
 	{

@@ -24,6 +24,13 @@ type Race struct {
 	Stride  int64        `json:"stride"`
 	Threads []RaceThread `json:"threads"`
 	Actors  []Actor      `json:"actors,omitempty"`
+	// DirtyBytes, if set, is vm.dirty_bytes (and half of it
+	// vm.dirty_background_bytes) for the race: writers are throttled in
+	// balance_dirty_pages after a few folios and sleep there while the
+	// flusher writes back, which opens the window between a write's
+	// mapping and its later folios wide. The guest restores the ratios
+	// afterwards.
+	DirtyBytes int64 `json:"dirty_bytes,omitempty"`
 	// Seed names the random race a random case was drawn from (0 for the
 	// catalogue); it is only recorded, the thread lists are the race.
 	Seed int64 `json:"seed,omitempty"`
@@ -120,6 +127,9 @@ func (r *Race) Validate() error {
 	}
 	if r.Stride < 0 {
 		return fmt.Errorf("race: negative stride %d", r.Stride)
+	}
+	if r.DirtyBytes != 0 && r.DirtyBytes < 2*pageSize {
+		return fmt.Errorf("race: dirty=%d is below the kernel's least vm.dirty_bytes (two pages)", r.DirtyBytes)
 	}
 	if len(r.Threads) < 1 || len(r.Threads) > RaceMaxThreads {
 		return fmt.Errorf("race: %d threads (want 1 to %d)", len(r.Threads), RaceMaxThreads)
@@ -241,6 +251,9 @@ func WriteRace(w io.Writer, setup []Op, r *Race, comments ...string) error {
 func RaceLines(r *Race) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "race rounds=%d stride=%#x", r.Rounds, r.Stride)
+	if r.DirtyBytes != 0 {
+		fmt.Fprintf(&sb, " dirty=%#x", r.DirtyBytes)
+	}
 	if r.Seed != 0 {
 		fmt.Fprintf(&sb, " seed=%d", r.Seed)
 	}
@@ -311,6 +324,8 @@ func ReadRace(rd io.Reader) ([]Op, *Race, error) {
 					r.Stride = n
 				case "seed":
 					r.Seed = n
+				case "dirty":
+					r.DirtyBytes = n
 				default:
 					return bad("race: unknown field %q", k)
 				}

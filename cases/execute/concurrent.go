@@ -34,6 +34,14 @@ func Race(env Env, path string, setup []cases.Op, r *cases.Race) cases.Result {
 	rr := &cases.RaceResult{CPUs: runtime.NumCPU(), Threads: make([]cases.RaceThreadResult, len(r.Threads)), Actors: make([]cases.ActorResult, len(r.Actors))}
 	res.Race = rr
 
+	if r.DirtyBytes > 0 {
+		restore, err := dirtyLimit(r.DirtyBytes)
+		if err != nil {
+			res.Err = err.Error()
+			return res
+		}
+		defer restore()
+	}
 	// The threads start once every actor is under way (the balloon has
 	// taken its memory), so the first rounds race against them too.
 	var stop atomic.Bool
@@ -276,4 +284,30 @@ func memAvailable() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/meminfo: no MemAvailable")
+}
+
+// dirtyLimit sets vm.dirty_bytes and vm.dirty_background_bytes (half) and
+// returns what puts the ratios back (writing a ratio clears its bytes).
+func dirtyLimit(n int64) (func(), error) {
+	const vm = "/proc/sys/vm/"
+	ratio, err := os.ReadFile(vm + "dirty_ratio")
+	if err != nil {
+		return nil, err
+	}
+	bgRatio, err := os.ReadFile(vm + "dirty_background_ratio")
+	if err != nil {
+		return nil, err
+	}
+	restore := func() {
+		os.WriteFile(vm+"dirty_background_ratio", bgRatio, 0)
+		os.WriteFile(vm+"dirty_ratio", ratio, 0)
+	}
+	if err := os.WriteFile(vm+"dirty_bytes", []byte(strconv.FormatInt(n, 10)), 0); err != nil {
+		return nil, fmt.Errorf("vm.dirty_bytes=%d: %w", n, err)
+	}
+	if err := os.WriteFile(vm+"dirty_background_bytes", []byte(strconv.FormatInt(n/2, 10)), 0); err != nil {
+		restore()
+		return nil, fmt.Errorf("vm.dirty_background_bytes=%d: %w", n/2, err)
+	}
+	return restore, nil
 }
