@@ -53,7 +53,7 @@ var Catalogue = seqCases(
 	iovCases,
 	directMmapCases,
 	largeCases,
-	raceCases,
+	RaceCore,
 )
 
 func seqCases(groups ...[]Case) []Case {
@@ -67,6 +67,11 @@ func seqCases(groups ...[]Case) []Case {
 // Lookup finds a catalogue case by name.
 func Lookup(name string) (Case, bool) {
 	for _, c := range Catalogue {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	for _, c := range RaceCatalogue {
 		if c.Name == name {
 			return c, true
 		}

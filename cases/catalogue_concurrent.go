@@ -143,7 +143,10 @@ var raceCases = []Case{
 		Name: "race-mmap-vs-write",
 		Doc:  "mmap stores (msync) against a buffered write over the same pages of a cached file",
 		Gen:  filled,
-		Race: simpleRace(nil, ops(mmapw(0, 2*pageSize+100)), ops(pwrite(pageSize, 2*pageSize))),
+		Race: func(int64) *Race {
+			// Half the rounds: each costs a page fault and an msync per store.
+			return &Race{Rounds: raceRounds / 2, Stride: raceStride, Threads: threads(ops(mmapw(0, 2*pageSize+100)), ops(pwrite(pageSize, 2*pageSize)))}
+		},
 	},
 	{
 		Name: "race-mmap-vs-mmap-writeback",
@@ -247,5 +250,44 @@ var raceCases = []Case{
 	},
 }
 
-// RaceCatalogue lists the concurrent cases (also part of Catalogue).
+// RaceCatalogue lists every concurrent case (iomapct run --races adds
+// them to a run).
 var RaceCatalogue = raceCases
+
+// RaceCore are the races of the default catalogue: one per path a
+// planted race is most likely to break (i_rwsem, the folio lock within a
+// page, mapping revalidation under writeback, the EOF folio under
+// appends and truncate, mmap and O_DIRECT against buffered writes), the
+// cheap ones; the memory-pressure and mmap-writeback races cost seconds
+// per image each and are left to --races (BENCHMARKS.md).
+var RaceCore = pickCases(raceCases,
+	"race-disjoint-same-folio",
+	"race-overlap-writers",
+	"race-overlap-writeback",
+	"race-append-writeback",
+	"race-write-vs-truncate-writeback",
+	"race-mmap-vs-write",
+	"race-dio-vs-buffered",
+	"race-unwritten-writers-writeback",
+	"race-long-write-over-dirty-tail",
+	"race-long-write-over-dirty-tail-delalloc",
+)
+
+// pickCases returns the named cases of cs, in the order named; a name
+// missing from cs is a programming error.
+func pickCases(cs []Case, names ...string) []Case {
+	var out []Case
+	for _, n := range names {
+		found := false
+		for _, c := range cs {
+			if c.Name == n {
+				out = append(out, c)
+				found = true
+			}
+		}
+		if !found {
+			panic("pickCases: no case " + n)
+		}
+	}
+	return out
+}

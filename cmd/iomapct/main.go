@@ -146,6 +146,7 @@ type runFlags struct {
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	repeat                               int
+	races                                bool
 	seed                                 int64
 }
 
@@ -161,6 +162,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
+	fs.BoolVar(&r.races, "races", false, "add every concurrent case (cases/catalogue_concurrent.go; the default catalogue holds only the cheap core of them)")
 	fs.IntVar(&r.repeat, "repeat", 1, "run every case this many times (case, case@2, ...) and report how often each failing case failed (races: how often they reproduce)")
 	// Not -j: that is make -j for the kernel build (buildFlags).
 	fs.IntVar(&r.vms, "vms", runner.DefaultVMs, "run the filesystem images in this many VMs at once (at most one per image; -j is make -j of the kernel build)")
@@ -181,6 +183,9 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 			}
 			cs = append(cs, c)
 		}
+	}
+	if r.races {
+		cs = withRaces(cs)
 	}
 	if r.random > 0 {
 		if len(cs) == 0 {
