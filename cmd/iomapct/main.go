@@ -147,6 +147,8 @@ type runFlags struct {
 	random, randomOps, vms               int
 	repeat                               int
 	races                                bool
+	// replayRace is the race a replay file held (set by sequenceCommand).
+	replayRace *cases.Race
 	seed                                 int64
 }
 
@@ -289,7 +291,8 @@ func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *run
 	if err != nil {
 		return fail(err)
 	}
-	ops, err := cases.ReadSequence(f)
+	ops, race, err := readReplay(f)
+	rf.replayRace = race
 	f.Close()
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", file, err))
@@ -314,6 +317,9 @@ func cmdReplay(ctx context.Context, args []string) int {
 	}
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
+	if r := rf.replayRace; r != nil {
+		opts.Cases[0].Race = func(int64) *cases.Race { return r }
+	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		runner.PrintHuman(os.Stdout, rep)
@@ -332,6 +338,10 @@ func cmdMinimise(ctx context.Context, args []string) int {
 	budget := fs.Int("budget", 80, "at most this many VM runs")
 	file, ops, opts, ok := sequenceCommand(ctx, "minimise", fs, &rf, args)
 	if !ok {
+		return exitUsage
+	}
+	if rf.replayRace != nil {
+		fmt.Fprintln(os.Stderr, "iomapct minimise: a race replay file: minimise shrinks op sequences only (replay it with --repeat N to see how often it fails)")
 		return exitUsage
 	}
 	if len(opts.Matrix) != 1 {

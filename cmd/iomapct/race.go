@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/runner"
@@ -34,4 +35,18 @@ func printReproductions(w io.Writer, rep *runner.Report, repeat int) {
 	for _, r := range rs {
 		fmt.Fprintf(w, "  %-8s %-40s failed %d of %d: %s\n", r.Disk, r.Case, r.Failed, r.Runs, r.First)
 	}
+}
+
+// readReplay reads a replay file: an op sequence, or setup ops and a race
+// (cases.ReadRace) when it holds a race line.
+func readReplay(r io.Reader) ([]cases.Op, *cases.Race, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cases.IsRaceFile(string(b)) {
+		return cases.ReadRace(strings.NewReader(string(b)))
+	}
+	ops, err := cases.ReadSequence(strings.NewReader(string(b)))
+	return ops, nil, err
 }
