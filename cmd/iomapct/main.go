@@ -147,6 +147,7 @@ type runFlags struct {
 	random, randomOps, vms               int
 	repeat                               int
 	races                                bool
+	randomRaces                          int
 	// replayRace is the race a replay file held (set by sequenceCommand).
 	replayRace *cases.Race
 	seed                                 int64
@@ -165,6 +166,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
 	fs.BoolVar(&r.races, "races", false, "add every concurrent case (cases/catalogue_concurrent.go; the default catalogue holds only the cheap core of them)")
+	fs.IntVar(&r.randomRaces, "random-races", 0, "add this many seeded random races per filesystem (seeds from --seed on)")
 	fs.IntVar(&r.repeat, "repeat", 1, "run every case this many times (case, case@2, ...) and report how often each failing case failed (races: how often they reproduce)")
 	// Not -j: that is make -j for the kernel build (buildFlags).
 	fs.IntVar(&r.vms, "vms", runner.DefaultVMs, "run the filesystem images in this many VMs at once (at most one per image; -j is make -j of the kernel build)")
@@ -204,6 +206,9 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 				cs = append(cs, cases.RandomCases(t.FS, seeds, r.randomOps)...)
 			}
 		}
+	}
+	if r.randomRaces > 0 {
+		cs = withRandomRaces(cs, matrix, r.seed, r.randomRaces)
 	}
 	if r.repeat < 1 {
 		return runner.Options{}, fmt.Errorf("--repeat: %d is not a number of runs (want 1 or more)", r.repeat)

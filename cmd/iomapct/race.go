@@ -37,6 +37,26 @@ func printReproductions(w io.Writer, rep *runner.Report, repeat int) {
 	}
 }
 
+// withRandomRaces adds n random races per filesystem of the matrix, seeds
+// from seed on (the whole catalogue first when cs is empty).
+func withRandomRaces(cs []cases.Case, matrix []runner.Target, seed int64, n int) []cases.Case {
+	if len(cs) == 0 {
+		cs = append(cs, cases.Catalogue...)
+	}
+	var seeds []int64
+	for i := 0; i < n; i++ {
+		seeds = append(seeds, seed+int64(i))
+	}
+	seen := map[string]bool{}
+	for _, t := range matrix {
+		if !seen[t.FS] {
+			seen[t.FS] = true
+			cs = append(cs, cases.RandomRaceCases(t.FS, seeds)...)
+		}
+	}
+	return cs
+}
+
 // readReplay reads a replay file: an op sequence, or setup ops and a race
 // (cases.ReadRace) when it holds a race line.
 func readReplay(r io.Reader) ([]cases.Op, *cases.Race, error) {
