@@ -150,7 +150,7 @@ type runFlags struct {
 	randomRaces                          int
 	// replayRace is the race a replay file held (set by sequenceCommand).
 	replayRace *cases.Race
-	seed                                 int64
+	seed       int64
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
