@@ -148,9 +148,10 @@ type runFlags struct {
 	repeat                               int
 	races                                bool
 	randomRaces                          int
+	seed                                 int64
+
 	// replayRace is the race a replay file held (set by sequenceCommand).
 	replayRace *cases.Race
-	seed       int64
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
