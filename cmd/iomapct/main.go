@@ -346,13 +346,12 @@ func cmdMinimise(ctx context.Context, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	if rf.replayRace != nil {
-		fmt.Fprintln(os.Stderr, "iomapct minimise: a race replay file: minimise shrinks op sequences only (replay it with --repeat N to see how often it fails)")
-		return exitUsage
-	}
 	if len(opts.Matrix) != 1 {
 		fmt.Fprintln(os.Stderr, "iomapct minimise: give exactly one --fs and one --bs")
 		return exitUsage
+	}
+	if rf.replayRace != nil {
+		return minimiseRace(ctx, opts, file, ops, rf.replayRace, *budget)
 	}
 	opts.Log = io.Discard
 	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
@@ -69,4 +72,23 @@ func readReplay(r io.Reader) ([]cases.Op, *cases.Race, error) {
 	}
 	ops, err := cases.ReadSequence(strings.NewReader(string(b)))
 	return ops, nil, err
+}
+
+// minimiseRace shrinks a failing race file (iomapct minimise FILE with a
+// race line): each candidate runs --repeat times in one boot.
+func minimiseRace(ctx context.Context, opts runner.Options, file string, setup []cases.Op, r *cases.Race, budget int) int {
+	opts.Log = io.Discard
+	res, err := runner.MinimiseRace(ctx, opts, opts.Matrix[0], setup, r, budget)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
+		return exitUsage
+	}
+	var buf strings.Builder
+	cases.WriteRace(&buf, res.Setup, res.Race, fmt.Sprintf("minimised from %s (%d threads) on %s in %d VM runs of %d repetitions; fails: %s",
+		file, len(r.Threads), opts.Matrix[0].Name(), res.Runs, max(1, opts.Repeat), res.Check))
+	out := filepath.Join(opts.Out, "minimal.race")
+	os.WriteFile(out, []byte(buf.String()), 0o644)
+	fmt.Print(buf.String())
+	fmt.Fprintf(os.Stderr, "%d thread(s) remain (%d VM runs); written to %s\n", len(res.Race.Threads), res.Runs, out)
+	return exitFail
 }
