@@ -79,6 +79,7 @@ func TestPlantedStaleMappingRaceIsCaught(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("caught in 10 runs: %v", caught)
 	for _, c := range plantedRaceCases {
 		assert.GreaterOrEqual(t, caught[c], 9, "%s caught the planted stale mapping in %d of 10 runs", c, caught[c])
 	}
