@@ -234,13 +234,19 @@ var raceCases = []Case{
 		Name: "race-pressure-overlap",
 		Doc:  "overlapping writers under memory pressure (a balloon of anonymous memory), with writeback pushed: reclaim writes back and frees folios between and during the writes",
 		Gen:  noSetup,
-		Race: simpleRace(actors(squeeze, pusher), ops(pwrite(0, 5*pageSize+17)), ops(pwrite(2*pageSize+5, 5*pageSize))),
+		Race: func(int64) *Race {
+			return &Race{Rounds: raceRounds / 3, Stride: raceStride, Actors: actors(squeeze, pusher),
+				Threads: threads(ops(pwrite(0, 5*pageSize+17)), ops(pwrite(2*pageSize+5, 5*pageSize)))}
+		},
 	},
 	{
 		Name: "race-pressure-append",
 		Doc:  "appenders under memory pressure with fdatasync looping",
 		Gen:  func(int64) []Op { return ops(pwrite(0, 100)) },
-		Race: simpleRace(actors(squeeze, syncer), ops(appendOp(2500)), ops(appendOp(6000))),
+		Race: func(int64) *Race {
+			return &Race{Rounds: raceRounds / 3, Stride: raceStride, Actors: actors(squeeze, syncer),
+				Threads: threads(ops(appendOp(2500)), ops(appendOp(6000)))}
+		},
 	},
 	{
 		Name: "race-dropcache-writers",

@@ -45,6 +45,7 @@ func Race(env Env, path string, setup []cases.Op, r *cases.Race) cases.Result {
 	// The threads start once every actor is under way (the balloon has
 	// taken its memory), so the first rounds race against them too.
 	var stop atomic.Bool
+	done := make(chan struct{}) // closed with stop, for actors that block
 	var actors, ready sync.WaitGroup
 	for i, a := range r.Actors {
 		actors.Add(1)
@@ -53,7 +54,7 @@ func Race(env Env, path string, setup []cases.Op, r *cases.Race) cases.Result {
 			defer actors.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			rr.Actors[i] = actor(path, a, &stop, ready.Done)
+			rr.Actors[i] = actor(path, a, &stop, done, ready.Done)
 		}()
 	}
 	ready.Wait()
@@ -71,6 +72,7 @@ func Race(env Env, path string, setup []cases.Op, r *cases.Race) cases.Result {
 	}
 	threads.Wait()
 	stop.Store(true)
+	close(done)
 	actors.Wait()
 
 	var errs []string
@@ -184,9 +186,9 @@ func thread(path string, t int, th cases.RaceThread, r *cases.Race, b *barrier) 
 }
 
 // actor loops one background actor until stop, at least once.
-func actor(path string, a cases.Actor, stop *atomic.Bool, ready func()) cases.ActorResult {
+func actor(path string, a cases.Actor, stop *atomic.Bool, done <-chan struct{}, ready func()) cases.ActorResult {
 	if a.Kind == cases.Balloon {
-		return balloon(a, stop, ready)
+		return balloon(a, done, ready)
 	}
 	ar := cases.ActorResult{Kind: a.Kind}
 	fd, err := unix.Open(path, unix.O_RDWR, 0)
@@ -222,12 +224,14 @@ func actor(path string, a cases.Actor, stop *atomic.Bool, ready func()) cases.Ac
 	return ar
 }
 
-// balloon takes all of MemAvailable but the headroom as anonymous memory
-// and keeps touching it until stop: with no swap, reclaim can only take
-// page-cache folios, so the file's are written back and freed while the
-// threads write. The headroom keeps the agent (PID 1, which the OOM
-// killer will not kill: the kernel would panic) alive.
-func balloon(a cases.Actor, stop *atomic.Bool, ready func()) cases.ActorResult {
+// balloon takes all of MemAvailable but the headroom as anonymous memory,
+// touches every page once and holds it until the race is over: with no
+// swap, reclaim can only take page-cache folios, so the file's are written
+// back and freed while the threads write. (Touching it again in a loop
+// adds nothing but CPU time: anonymous memory stays put.) The headroom
+// keeps the agent (PID 1, which the OOM killer will not kill: the kernel
+// would panic) alive.
+func balloon(a cases.Actor, done <-chan struct{}, ready func()) cases.ActorResult {
 	ar := cases.ActorResult{Kind: a.Kind}
 	readied := false
 	defer func() {
@@ -257,15 +261,8 @@ func balloon(a cases.Actor, stop *atomic.Bool, ready func()) cases.ActorResult {
 	}
 	ready()
 	readied = true
-	for first := true; first || !stop.Load(); first = false {
-		for i := int64(0); i < size; i += page {
-			m[i]++
-			if i%(256*page) == 0 && !first && stop.Load() {
-				break
-			}
-		}
-		ar.Loops++
-	}
+	<-done
+	ar.Loops = 1
 	return ar
 }
 
