@@ -146,7 +146,7 @@ type runFlags struct {
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	repeat                               int
-	races                                bool
+	races, noRaces                       bool
 	randomRaces                          int
 	seed                                 int64
 
@@ -167,6 +167,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
 	fs.BoolVar(&r.races, "races", false, "add every concurrent case (cases/catalogue_concurrent.go; the default catalogue holds only the cheap core of them)")
+	fs.BoolVar(&r.noRaces, "no-races", false, "leave out every concurrent case (the default catalogue's core races too): one vCPU per VM, as before races")
 	fs.IntVar(&r.randomRaces, "random-races", 0, "add this many seeded random races per filesystem (seeds from --seed on)")
 	fs.IntVar(&r.repeat, "repeat", 1, "run every case this many times (case, case@2, ...) and report how often each failing case failed (races: how often they reproduce)")
 	// Not -j: that is make -j for the kernel build (buildFlags).
@@ -210,6 +211,12 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	}
 	if r.randomRaces > 0 {
 		cs = withRandomRaces(cs, matrix, r.seed, r.randomRaces)
+	}
+	if r.noRaces {
+		if r.races || r.randomRaces > 0 {
+			return runner.Options{}, fmt.Errorf("--no-races contradicts --races and --random-races")
+		}
+		cs = withoutRaces(cs)
 	}
 	if r.repeat < 1 {
 		return runner.Options{}, fmt.Errorf("--repeat: %d is not a number of runs (want 1 or more)", r.repeat)

@@ -40,6 +40,21 @@ func printReproductions(w io.Writer, rep *runner.Report, repeat int) {
 	}
 }
 
+// withoutRaces drops every race from cs (from the whole catalogue when cs
+// is empty).
+func withoutRaces(cs []cases.Case) []cases.Case {
+	if len(cs) == 0 {
+		cs = cases.Catalogue
+	}
+	var out []cases.Case
+	for _, c := range cs {
+		if c.Race == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // withRandomRaces adds n random races per filesystem of the matrix, seeds
 // from seed on (the whole catalogue first when cs is empty).
 func withRandomRaces(cs []cases.Case, matrix []runner.Target, seed int64, n int) []cases.Case {
