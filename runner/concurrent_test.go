@@ -93,3 +93,18 @@ func TestPlanCPUs(t *testing.T) {
 	p.Disks[0].Files = append(p.Disks[0].Files, cases.FilePlan{Case: "r", Race: &cases.Race{}})
 	assert.Equal(t, RaceCPUs, planCPUs(p))
 }
+
+// A stale large folio over an O_DIRECT write next to mmap stores is the
+// recorded finding, in every repetition of its race, and only on xfs.
+func TestDIOMmapFindingCoversItsRace(t *testing.T) {
+	vs := []Verdict{
+		{Disk: "xfs-4k", FS: "xfs", BlockSize: 4096, Case: "race-dio-vs-mmap-neighbour@2", Status: Fail, Failures: []Failure{{Check: "content", Offset: 0, Msg: "x"}}},
+		{Disk: "ext4-4k", FS: "ext4", BlockSize: 4096, Case: "race-dio-vs-mmap-neighbour", Status: Fail, Failures: []Failure{{Check: "content", Offset: 0, Msg: "x"}}},
+		{Disk: "xfs-4k", FS: "xfs", BlockSize: 4096, Case: "race-dio-vs-buffered", Status: Fail, Failures: []Failure{{Check: "content", Offset: 0, Msg: "x"}}},
+	}
+	applyFindings("6.12.118", vs)
+	assert.Equal(t, Known, vs[0].Status)
+	assert.Contains(t, vs[0].Finding, "dio-mmap-large-folio-stale")
+	assert.Equal(t, Fail, vs[1].Status)
+	assert.Equal(t, Fail, vs[2].Status)
+}

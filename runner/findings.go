@@ -85,6 +85,19 @@ var Findings = []Finding{
 			"copy because the folio is uptodate, so [pos+copied, to) keeps whatever the freshly allocated page " +
 			"held (recycled page-cache memory) and writeback puts it on disk: stale data exposure",
 	},
+	{
+		ID: "dio-mmap-large-folio-stale", Kernel: "6.12", FS: []string{"xfs"},
+		CasePrefix: "race-dio-vs-mmap-neighbour",
+		Checks:     []string{"content"},
+		Flaky:      true,
+		Reason: "an O_DIRECT write and an mmap store into the next page of the same large folio (xfs): the store's " +
+			"fault reads the whole folio, the DIO range's old bytes included, and page_mkwrite dirties every block " +
+			"of it (iomap_dirty_folio, fs/iomap/buffered-io.c:682-690); a DIO write takes no lock that excludes page " +
+			"faults, and when its post-write invalidation (fs/iomap/direct-io.c:120-121) meets that mapped, dirty " +
+			"folio it fails: the kernel only warns, once a day, \"Page cache invalidation failure on direct I/O. " +
+			"Possible data corruption\" (dio_warn_stale_pagecache, mm/filemap.c:3951-3977), and writeback puts the " +
+			"folio's stale copy over the direct write (seen once in 7 whole-catalogue baseline runs, xfs-4k)",
+	},
 }
 
 // matchFinding returns the finding that covers a failed verdict. A finding
