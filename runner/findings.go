@@ -90,13 +90,14 @@ var Findings = []Finding{
 		CasePrefix: "race-dio-vs-mmap-neighbour",
 		Checks:     []string{"content"},
 		Flaky:      true,
-		Reason: "an O_DIRECT write and an mmap store into the next page of the same large folio (xfs): the store's " +
-			"fault reads the whole folio, the DIO range's old bytes included, and page_mkwrite dirties every block " +
-			"of it (iomap_dirty_folio, fs/iomap/buffered-io.c:682-690); a DIO write takes no lock that excludes page " +
-			"faults, and when its post-write invalidation (fs/iomap/direct-io.c:120-121) meets that mapped, dirty " +
-			"folio it fails: the kernel only warns, once a day, \"Page cache invalidation failure on direct I/O. " +
-			"Possible data corruption\" (dio_warn_stale_pagecache, mm/filemap.c:3951-3977), and writeback puts the " +
-			"folio's stale copy over the direct write (seen once in 7 whole-catalogue baseline runs, xfs-4k)",
+		Reason: "a completed O_DIRECT write into a block of a large folio (xfs, THP) while another thread stores " +
+			"through mmap into the next page of that folio, with sync_file_range pushing writeback: once in seven " +
+			"whole-catalogue baseline runs the direct write's block read back with the bytes it replaced (a lost " +
+			"write, which no ordering of the ops gives). A DIO write excludes no page fault, the fault reads and " +
+			"page_mkwrite dirties the whole folio (iomap_dirty_folio, fs/iomap/buffered-io.c:682-690), and the " +
+			"DIO path only invalidates the folio afterwards (fs/iomap/direct-io.c:120-121); the kernel logged no " +
+			"\"Page cache invalidation failure\" (mm/filemap.c:3951-3977) that run, so the exact interleaving " +
+			"that let the stale copy be written back is not established yet",
 	},
 }
 
