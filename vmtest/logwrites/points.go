@@ -1,0 +1,62 @@
+package logwrites
+
+import "fmt"
+
+// CrashPoint is a state the disk may be in after a power cut: every entry
+// before Entry applied, nothing after. Entry is a flush (all writes the
+// disk completed before it are on stable media), or len(Entries) for the
+// whole log (the disk happened to persist everything it was sent).
+type CrashPoint struct {
+	// Entry is the index of the first entry not applied.
+	Entry int
+	// Marker is the last marker applied (Seq 0: none yet).
+	Marker Marker
+	// Writes counts the write entries applied.
+	Writes int
+}
+
+// Name says where the crash point is, for reports and file names.
+func (p CrashPoint) Name() string { return fmt.Sprintf("entry%d", p.Entry) }
+
+// CrashPoints lists a crash point at every flush that follows at least one
+// write since the previous crash point (a flush with nothing new gives the
+// same image), plus one at the end of the log when writes follow the last
+// flush. Markers are the writes of MarkerSize bytes at byte offset
+// markerOff; every other write there is an error.
+func (l *Log) CrashPoints(markerOff int64) ([]CrashPoint, error) {
+	var out []CrashPoint
+	var last Marker
+	writes, sincePoint := 0, 0
+	for _, e := range l.Entries {
+		if e.Flush() && sincePoint > 0 {
+			out = append(out, CrashPoint{Entry: e.Index, Marker: last, Writes: writes})
+			sincePoint = 0
+		}
+		if !e.IsWrite() {
+			continue
+		}
+		writes++
+		sincePoint++
+		off := int64(e.Sector) * l.SectorSize
+		end := off + int64(e.NrSectors)*l.SectorSize
+		if end <= markerOff || off >= markerOff+MarkerSize {
+			continue
+		}
+		b, err := l.Data(e)
+		if err != nil {
+			return nil, err
+		}
+		m, ok := DecodeMarker(b)
+		if !ok || off != markerOff {
+			return nil, fmt.Errorf("write log: entry %d writes [%d, %d), over the marker area at %d, and is not a marker", e.Index, off, end, markerOff)
+		}
+		if m.Seq != last.Seq+1 {
+			return nil, fmt.Errorf("write log: entry %d holds marker %d after marker %d (a marker was lost or reordered)", e.Index, m.Seq, last.Seq)
+		}
+		last = m
+	}
+	if sincePoint > 0 {
+		out = append(out, CrashPoint{Entry: len(l.Entries), Marker: last, Writes: writes})
+	}
+	return out, nil
+}
