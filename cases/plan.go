@@ -16,6 +16,12 @@ type DiskPlan struct {
 	Device    string     `json:"device"` // /dev/vda, ...
 	MountOpts string     `json:"mount_opts,omitempty"`
 	Files     []FilePlan `json:"files"`
+	// Crash runs the disk for a power cut (iomapct crash): each file is
+	// created durably first, a marker (vmtest/logwrites.Marker) is written
+	// to the raw device at MarkerOffset after every op, and the disk is
+	// never unmounted; the host cuts the power after the last op.
+	Crash        bool  `json:"crash,omitempty"`
+	MarkerOffset int64 `json:"marker_offset,omitempty"`
 }
 
 // FilePlan is one case run: a file in the root of the filesystem.

@@ -35,13 +35,13 @@ func TestWriteReadApplyCrashPoints(t *testing.T) {
 	w, err := NewWriter(f, 512)
 	require.NoError(t, err)
 	const markerOff = 64 * 512
-	require.NoError(t, w.Write(0, sectors(1, 2)))                                  // 0
-	require.NoError(t, w.Flush())                                                  // 1: point, no marker
-	require.NoError(t, w.Flush())                                                  // 2: nothing new
-	require.NoError(t, w.Write(512, sectors(2, 1)))                                // 3
+	require.NoError(t, w.Write(0, sectors(1, 2)))                                   // 0
+	require.NoError(t, w.Flush())                                                   // 1: point, no marker
+	require.NoError(t, w.Flush())                                                   // 2: nothing new
+	require.NoError(t, w.Write(512, sectors(2, 1)))                                 // 3
 	require.NoError(t, w.Write(markerOff, Marker{Seq: 1, File: 0, Op: 3}.Encode())) // 4
-	require.NoError(t, w.Flush())                                                  // 5: point, marker 1
-	require.NoError(t, w.Write(1024, sectors(3, 1)))                               // 6: unflushed
+	require.NoError(t, w.Flush())                                                   // 5: point, marker 1
+	require.NoError(t, w.Write(1024, sectors(3, 1)))                                // 6: unflushed
 
 	l, err := Read(f, int64(len(f.b)))
 	require.NoError(t, err)
@@ -51,10 +51,13 @@ func TestWriteReadApplyCrashPoints(t *testing.T) {
 
 	pts, err := l.CrashPoints(markerOff)
 	require.NoError(t, err)
+	m1 := Marker{Seq: 1, File: 0, Op: 3}
 	assert.Equal(t, []CrashPoint{
-		{Entry: 1, Writes: 1},
-		{Entry: 5, Marker: Marker{Seq: 1, File: 0, Op: 3}, Writes: 3},
-		{Entry: 7, Marker: Marker{Seq: 1, File: 0, Op: 3}, Writes: 4},
+		// Marker 1 was written before flush 5 completed: the op it names
+		// may have returned while only entry 0 was durable.
+		{Entry: 1, Writes: 1, Returned: m1},
+		{Entry: 5, Applied: m1, Returned: m1, Writes: 3},
+		{Entry: 7, Applied: m1, Returned: m1, Writes: 4},
 	}, pts)
 
 	dev := &memFile{b: make([]byte, markerOff+MarkerSize)}

@@ -9,10 +9,18 @@ import "fmt"
 type CrashPoint struct {
 	// Entry is the index of the first entry not applied.
 	Entry int
-	// Marker is the last marker applied (Seq 0: none yet).
-	Marker Marker
 	// Writes counts the write entries applied.
 	Writes int
+	// Applied is the last marker among the entries applied (Seq 0: none).
+	Applied Marker
+	// Returned is the last marker written before the disk completed its
+	// next flush after Entry that made more writes durable (the next
+	// crash point): the power can fail right after the op it names
+	// returned with nothing after Entry durable. Whatever that op, or any
+	// op before it, promised durable must be in this image. It is what
+	// catches a missing flush: the marker's own O_DSYNC flush would
+	// otherwise make an fsync that forgot to flush look durable.
+	Returned Marker
 }
 
 // Name says where the crash point is, for reports and file names.
@@ -29,7 +37,10 @@ func (l *Log) CrashPoints(markerOff int64) ([]CrashPoint, error) {
 	writes, sincePoint := 0, 0
 	for _, e := range l.Entries {
 		if e.Flush() && sincePoint > 0 {
-			out = append(out, CrashPoint{Entry: e.Index, Marker: last, Writes: writes})
+			if n := len(out); n > 0 {
+				out[n-1].Returned = last
+			}
+			out = append(out, CrashPoint{Entry: e.Index, Applied: last, Writes: writes})
 			sincePoint = 0
 		}
 		if !e.IsWrite() {
@@ -55,8 +66,11 @@ func (l *Log) CrashPoints(markerOff int64) ([]CrashPoint, error) {
 		}
 		last = m
 	}
+	if n := len(out); n > 0 {
+		out[n-1].Returned = last
+	}
 	if sincePoint > 0 {
-		out = append(out, CrashPoint{Entry: len(l.Entries), Marker: last, Writes: writes})
+		out = append(out, CrashPoint{Entry: len(l.Entries), Applied: last, Returned: last, Writes: writes})
 	}
 	return out, nil
 }
