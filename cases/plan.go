@@ -22,6 +22,9 @@ type DiskPlan struct {
 	// never unmounted; the host cuts the power after the last op.
 	Crash        bool  `json:"crash,omitempty"`
 	MarkerOffset int64 `json:"marker_offset,omitempty"`
+	// Recover only mounts the disk (journal or log recovery) and unmounts
+	// it, reporting both in its DiskResult; a crash image gets this.
+	Recover bool `json:"recover,omitempty"`
 }
 
 // FilePlan is one case run: a file in the root of the filesystem.
@@ -62,6 +65,8 @@ type Result struct {
 type DiskResult struct {
 	Disk       string `json:"disk"`
 	UnmountErr string `json:"unmount_err,omitempty"`
+	// MountErr is set when a Recover disk did not mount.
+	MountErr string `json:"mount_err,omitempty"`
 	// Kernel holds warnings and worse logged by the unmount.
 	Kernel []string `json:"kernel,omitempty"`
 }

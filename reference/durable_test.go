@@ -11,7 +11,6 @@ import (
 
 var crashGeom = Geometry{FS: "ext4", BlockSize: 4096, PageSize: 4096}
 
-
 var crashFsync = cases.Op{Kind: cases.Fsync}
 
 // Rule 1: after fsync returned, its bytes and size are the only ones

@@ -29,7 +29,7 @@ type Machine struct {
 	// QEMU's blklogwrites driver (see LoggedDriveArgs).
 	WriteLogs []string
 	MemMiB    int // default 512
-	CPUs   int // default 1
+	CPUs      int // default 1
 	// Dir receives console.log (timestamped) and results.jsonl.
 	Dir string
 	// Timeout bounds the whole VM; 0 means 10 minutes.

@@ -142,3 +142,19 @@ func powerCut() {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	select {}
 }
+
+// recoverDisk mounts a crash image, which replays its journal or log, and
+// unmounts it; the host then reads and checks the image.
+func recoverDisk(em *proto.Emitter, klog *guest.KernelLog, d cases.DiskPlan) {
+	mnt := filepath.Join("/mnt", d.Name)
+	os.MkdirAll(mnt, 0o755)
+	klog.Drain(7)
+	dr := cases.DiskResult{Disk: d.Name}
+	if err := unix.Mount(d.Device, mnt, d.FS, 0, d.MountOpts); err != nil {
+		dr.MountErr = fmt.Sprintf("mount -t %s %s: %v", d.FS, d.Device, err)
+	} else if err := unix.Unmount(mnt, 0); err != nil {
+		dr.UnmountErr = err.Error()
+	}
+	dr.Kernel = klog.Drain(4)
+	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+}

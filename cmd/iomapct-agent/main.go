@@ -53,6 +53,10 @@ func main() {
 			runCrashDisk(em, klog, d)
 			continue
 		}
+		if d.Recover {
+			recoverDisk(em, klog, d)
+			continue
+		}
 		runDisk(em, tr, klog, d)
 	}
 	em.Emit(proto.Done, "", nil, nil)
