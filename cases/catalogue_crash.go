@@ -34,7 +34,9 @@ var CrashCatalogue = []Case{
 	{Name: "crash-writev-fsync", Doc: "a pwritev straddling blocks, fsynced",
 		Gen: func(bs int64) []Op { return ops(writev(10, 100, bs, 7), fsyncOp) }},
 	{Name: "crash-small-fsync-series", Doc: "three small writes, each fsynced: every fsync point is checked",
-		Gen: func(bs int64) []Op { return ops(pwrite(0, 10), fsyncOp, pwrite(10, 10), fsyncOp, pwrite(20, 10), fsyncOp) }},
+		Gen: func(bs int64) []Op {
+			return ops(pwrite(0, 10), fsyncOp, pwrite(10, 10), fsyncOp, pwrite(20, 10), fsyncOp)
+		}},
 	{Name: "crash-truncate-zero-rewrite", Doc: "fsynced file truncated to zero and rewritten shorter",
 		Gen: func(bs int64) []Op { return ops(pwrite(0, 2*bs), fsyncOp, truncate(0), pwrite(0, 50), fsyncOp) }},
 	{Name: "crash-shortcopy-fsync", Doc: "a short copy keeps what it copied; fsynced",
