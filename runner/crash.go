@@ -9,13 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
-	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/logwrites"
 	"github.com/iomapct/iomapct/vmtest/proto"
@@ -32,10 +30,15 @@ const CrashImageSize = 16 << 20
 // filesystem, which never touches it.
 const markerArea = 64 << 10
 
+// DefaultCrashPerVM is how many crash images a recovery VM mounts: the
+// boot is the cost (a mount takes a tenth of a second, a boot one to
+// several seconds), the scratch memory the bound ((VMs+1) * 48 * 16 MiB).
+const DefaultCrashPerVM = 48
+
 // CrashOptions tune `iomapct crash` beyond the run options.
 type CrashOptions struct {
-	// PerVM is how many crash images one recovery VM mounts (default 24:
-	// the pc machine's free PCI slots bound the virtio disks).
+	// PerVM is how many crash images one recovery VM mounts (default
+	// DefaultCrashPerVM, at most vmtest.MaxPackedDisks).
 	PerVM int
 	// Keep keeps every crash image; by default only failing ones are.
 	Keep bool
@@ -83,7 +86,10 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 		o.VMs = DefaultVMs
 	}
 	if co.PerVM <= 0 {
-		co.PerVM = 24
+		co.PerVM = DefaultCrashPerVM
+	}
+	if co.PerVM > vmtest.MaxPackedDisks {
+		return nil, fmt.Errorf("at most %d crash images per recovery VM, not %d", vmtest.MaxPackedDisks, co.PerVM)
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
@@ -149,18 +155,15 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	}
 	st.done("workload", fmt.Sprintf("%d cases written with every write recorded", len(results)))
 
-	// Crash points, materialised disk by disk, recovered in batches.
-	imgs, perDisk, err := materialise(o, plan)
+	// Crash points, materialised disk by disk, recovered in batches and
+	// judged as each batch comes back.
+	j := newCrashJudge(ctx, o, co, plan, results)
+	npoints, perDisk, err := crashPipeline(ctx, o, co, plan, boot, agent, filepath.Join(cache, "initramfs"), j)
 	if err != nil {
 		return rep, err
 	}
-	st.done("replay", fmt.Sprintf("%d crash points (%s)", len(imgs), strings.Join(perDisk, ", ")))
-	if err := recoverAll(ctx, o, co, plan, boot, agent, filepath.Join(cache, "initramfs"), imgs); err != nil {
-		return rep, err
-	}
-	st.done("recovery", fmt.Sprintf("%d crash images mounted, %d per VM", len(imgs), co.PerVM))
-
-	rep.Verdicts = judgeCrash(ctx, o, co, plan, results, imgs)
+	st.done("crash", fmt.Sprintf("%d crash points replayed, recovered and judged (%s)", npoints, strings.Join(perDisk, ", ")))
+	rep.Verdicts = j.verdicts()
 	writeRepros(o, rep.Verdicts)
 	for i := range rep.Verdicts {
 		v := &rep.Verdicts[i]
@@ -237,117 +240,22 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// materialise replays each disk's log onto a copy of its base image, one
-// crash point after the other, and copies the image at each point.
-func materialise(o Options, plan *cases.Plan) ([]*crashImage, []string, error) {
-	var imgs []*crashImage
-	var perDisk []string
-	dir := filepath.Join(o.Out, "crash")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	for di, d := range plan.Disks {
-		lf, err := os.Open(crashLogPath(o.Out, d.Name))
-		if err != nil {
-			return nil, nil, err
-		}
-		fi, _ := lf.Stat()
-		l, err := logwrites.Read(lf, fi.Size())
-		if err != nil {
-			lf.Close()
-			return nil, nil, fmt.Errorf("%s: %w", d.Name, err)
-		}
-		pts, err := l.CrashPoints(d.MarkerOffset)
-		if err != nil {
-			lf.Close()
-			return nil, nil, fmt.Errorf("%s: %w", d.Name, err)
-		}
-		work := filepath.Join(dir, d.Name+".work.img")
-		if err := copyFile(crashBasePath(o.Out, d.Name), work); err != nil {
-			lf.Close()
-			return nil, nil, err
-		}
-		wf, err := os.OpenFile(work, os.O_RDWR, 0)
-		if err != nil {
-			lf.Close()
-			return nil, nil, err
-		}
-		from := 0
-		for _, p := range pts {
-			if err := l.Apply(wf, CrashImageSize+markerArea, from, p.Entry); err != nil {
-				wf.Close()
-				lf.Close()
-				return nil, nil, fmt.Errorf("%s: %w", d.Name, err)
-			}
-			from = p.Entry
-			ci := &crashImage{disk: di, point: p, name: fmt.Sprintf("%s@%d", d.Name, p.Entry),
-				path: filepath.Join(dir, fmt.Sprintf("%s-%s.img", d.Name, p.Name()))}
-			if err := copyFile(work, ci.path); err != nil {
-				wf.Close()
-				lf.Close()
-				return nil, nil, err
-			}
-			imgs = append(imgs, ci)
-		}
-		wf.Close()
-		lf.Close()
-		os.Remove(work)
-		perDisk = append(perDisk, fmt.Sprintf("%s %d of %d log entries", d.Name, len(pts), len(l.Entries)))
-	}
-	return imgs, perDisk, nil
-}
-
-// recoverAll mounts and unmounts every crash image in the guest (journal
-// and log recovery are the kernel's), PerVM images per VM, o.VMs VMs at a
-// time. ext2 has no journal to recover: its images go straight to the
-// host's e2fsck.
-func recoverAll(ctx context.Context, o Options, co CrashOptions, plan *cases.Plan, boot, agent, initramfsCache string, imgs []*crashImage) error {
-	var todo []*crashImage
-	for _, ci := range imgs {
-		if plan.Disks[ci.disk].FS == "ext2" {
-			ci.ok = true
-			continue
-		}
-		todo = append(todo, ci)
-	}
-	var batches [][]*crashImage
-	for len(todo) > 0 {
-		n := min(co.PerVM, len(todo))
-		batches = append(batches, todo[:n])
-		todo = todo[n:]
-	}
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, o.VMs)
-	var wg sync.WaitGroup
-	for b, batch := range batches {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := recoverBatch(ctx, o, plan, boot, agent, initramfsCache, b, batch)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
-}
-
 func recoverBatch(ctx context.Context, o Options, plan *cases.Plan, boot, agent, initramfsCache string, b int, batch []*crashImage) error {
 	sub := &cases.Plan{}
 	var disks []string
-	for j, ci := range batch {
+	for _, ci := range batch {
 		d := plan.Disks[ci.disk]
+		if d.FS == "ext2" {
+			ci.ok = true // no journal: the host's e2fsck is its recovery
+			continue
+		}
+		j := len(disks)
 		sub.Disks = append(sub.Disks, cases.DiskPlan{Name: ci.name, FS: d.FS, BlockSize: d.BlockSize,
 			Device: virtioName(j), MountOpts: d.MountOpts, Recover: true})
 		disks = append(disks, ci.path)
+	}
+	if len(disks) == 0 {
+		return nil
 	}
 	planJSON, _ := json.MarshalIndent(sub, "", " ")
 	initrd, _, err := vmtest.Initramfs(initramfsCache, []vmtest.File{{Path: "init", Host: agent}, {Path: "plan.json", Data: planJSON}})
@@ -355,7 +263,7 @@ func recoverBatch(ctx context.Context, o Options, plan *cases.Plan, boot, agent,
 		return fmt.Errorf("recovery VM %d: initramfs: %w", b, err)
 	}
 	m := vmtest.Machine{Kernel: boot, Initramfs: initrd, Disks: disks, Dir: filepath.Join(o.Out, "recovery", fmt.Sprintf("vm-%d", b)),
-		Timeout: o.VMTimeout, CaseTimeout: o.CaseTimeout}
+		Timeout: o.VMTimeout, CaseTimeout: o.CaseTimeout, PackDisks: true}
 	out, err := vmtest.Run(ctx, m)
 	if err != nil {
 		return fmt.Errorf("recovery VM %d: %w", b, err)
@@ -418,169 +326,6 @@ func opsReturned(m logwrites.Marker, fi, nops int) int {
 		return nops
 	}
 	return int(m.Op) + 1
-}
-
-// judgeCrash judges every crash image: per case, its file at every crash
-// point after its creation was durable; per disk, recovery and fsck.
-func judgeCrash(ctx context.Context, o Options, co CrashOptions, plan *cases.Plan, results map[string]cases.Result, imgs []*crashImage) []Verdict {
-	type key struct{ disk, file int }
-	verdicts := map[key]*Verdict{}
-	judged := map[key]int{}
-	oracles := map[key]*reference.CrashOracle{}
-	diskV := make([]*Verdict, len(plan.Disks))
-	points := make([]int, len(plan.Disks))
-	for di, d := range plan.Disks {
-		t := o.Matrix[di]
-		diskV[di] = &Verdict{Case: "(crash recovery+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
-		for fi, f := range d.Files {
-			v := &Verdict{Case: f.Case, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
-			for _, op := range f.Ops {
-				v.Ops = append(v.Ops, op.String())
-			}
-			k := key{di, fi}
-			verdicts[k] = v
-			res, ok := results[d.Name+"/"+f.Case]
-			switch {
-			case !ok:
-				v.errorf("crash", "the guest never reported this case")
-			case res.Err != "":
-				v.errorf("guest", "%s", res.Err)
-			}
-			if ok {
-				kernelReports(v, res.Kernel)
-			}
-			orc, err := reference.NewCrashOracle(geometry(t, o.largeFolios), f.Ops)
-			if err != nil {
-				v.errorf("model", "%v", err)
-				continue
-			}
-			oracles[k] = orc
-		}
-	}
-	// Judge in parallel (fsck is the cost), two at a time like the VMs.
-	var mu sync.Mutex
-	sem := make(chan struct{}, max(2, o.VMs))
-	var wg sync.WaitGroup
-	for _, ci := range imgs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			d := plan.Disks[ci.disk]
-			where := describePoint(ci.point, d)
-			type fileOutcome struct {
-				fi   int
-				ms   []reference.CrashMismatch
-				errs []string
-			}
-			var fileOuts []fileOutcome
-			var diskFails []string
-			var kernel []string
-			failed := false
-			switch {
-			case !ci.ok:
-				diskFails = append(diskFails, "recovery: no report from the recovery VM")
-			case ci.recovery.MountErr != "":
-				diskFails = append(diskFails, "recovery mount failed: "+ci.recovery.MountErr)
-			case ci.recovery.UnmountErr != "":
-				diskFails = append(diskFails, "unmount after recovery failed: "+ci.recovery.UnmountErr)
-			}
-			kernel = ci.recovery.Kernel
-			if len(diskFails) == 0 {
-				if err := fsckCrash(ctx, d.FS, ci.path); err != nil {
-					diskFails = append(diskFails, "fsck after recovery: "+err.Error())
-				}
-			}
-			if len(diskFails) == 0 || d.FS == "ext2" {
-				img, err := os.Open(ci.path)
-				if err == nil {
-					r, oerr := OpenImage(d.FS, img)
-					if oerr != nil {
-						diskFails = append(diskFails, "host reader: "+oerr.Error())
-					} else {
-						for fi, f := range d.Files {
-							orc := oracles[key{ci.disk, fi}]
-							ret := opsReturned(ci.point.Returned, fi, len(f.Ops))
-							if orc == nil || ret < 0 {
-								continue
-							}
-							if res, ok := results[d.Name+"/"+f.Case]; ok && res.Err != "" {
-								ret = min(ret, res.OpsDone)
-							}
-							fo := fileOutcome{fi: fi}
-							ino, err := r.Lookup("/" + f.File)
-							if err != nil {
-								fo.errs = append(fo.errs, fmt.Sprintf("%s: the file, created and made durable before op 0, is gone: %v", where, err))
-							} else if in, err := r.Inode(ino); err != nil {
-								fo.errs = append(fo.errs, fmt.Sprintf("%s: inode %d: %v", where, ino, err))
-							} else if got, err := r.ReadFile(ino); err != nil {
-								fo.errs = append(fo.errs, fmt.Sprintf("%s: read inode %d: %v", where, ino, err))
-							} else {
-								fo.ms = orc.Judge(ret, in.Size, got, d.FS == "ext2")
-							}
-							fileOuts = append(fileOuts, fo)
-						}
-					}
-					img.Close()
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			points[ci.disk]++
-			dv := diskV[ci.disk]
-			for _, f := range diskFails {
-				dv.fail("recovery", -1, "%s: %s", where, f)
-				failed = true
-			}
-			if len(kernel) > 0 {
-				before := len(dv.Failures)
-				kernelReports(dv, kernel)
-				for i := before; i < len(dv.Failures); i++ {
-					dv.Failures[i].Msg = where + ": " + dv.Failures[i].Msg
-				}
-				failed = failed || len(dv.Failures) > before
-			}
-			for _, fo := range fileOuts {
-				k := key{ci.disk, fo.fi}
-				v := verdicts[k]
-				judged[k]++
-				f := d.Files[fo.fi]
-				ret := opsReturned(ci.point.Returned, fo.fi, len(f.Ops))
-				for _, e := range fo.errs {
-					v.fail("crash-durability", -1, "%s", e)
-					failed = true
-				}
-				for _, m := range fo.ms {
-					v.fail("crash-"+m.Check, m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
-					failed = true
-				}
-			}
-			if !failed && !co.Keep {
-				os.Remove(ci.path)
-			} else if failed {
-				dv.Console = append(dv.Console, fmt.Sprintf("crash image kept: %s", ci.path))
-			}
-		}()
-	}
-	wg.Wait()
-	var vs []Verdict
-	for di, d := range plan.Disks {
-		for fi := range d.Files {
-			v := verdicts[key{di, fi}]
-			if v.Status == Pass && judged[key{di, fi}] == 0 {
-				v.errorf("crash", "no crash point was judged for this case (its markers never reached the log)")
-			}
-			vs = append(vs, *v)
-		}
-		dv := diskV[di]
-		if points[di] == 0 {
-			dv.errorf("crash", "no crash points: the write log of %s holds no flush after a write", d.Name)
-		}
-		vs = append(vs, *dv)
-	}
-	sortVerdicts(vs)
-	return vs
 }
 
 // describePoint names a crash point for a failure: where in the log the

@@ -22,3 +22,19 @@ func LoggedDriveArgs(i int, image, log string) []string {
 		"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,write-cache=on", i),
 	}
 }
+
+// MaxPackedDisks is how many disks PackedDriveArgs can place: PCI slots
+// 8 to 31 of the pc machine's bus, eight functions each (slots below 8
+// are left to the devices QEMU places itself).
+const MaxPackedDisks = 24 * 8
+
+// PackedDriveArgs attaches image as virtio disk number i at PCI slot
+// 8+i/8, function i%8: a recovery VM mounts many crash images, and a pc
+// machine has only about 28 free slots. The kernel scans functions in
+// order, so disk i is still the i-th virtio disk (vda, vdb, ..., vdaa).
+func PackedDriveArgs(i int, image string) []string {
+	return []string{
+		"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", image, i),
+		"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d,addr=%#x.%d,multifunction=on", i, 8+i/8, i%8),
+	}
+}

@@ -28,6 +28,9 @@ type Machine struct {
 	// flush the guest sends to that disk into the named file, through
 	// QEMU's blklogwrites driver (see LoggedDriveArgs).
 	WriteLogs []string
+	// PackDisks attaches the disks as the eight functions of consecutive
+	// PCI slots (see PackedDriveArgs), for many more disks than slots.
+	PackDisks bool
 	MemMiB    int // default 512
 	CPUs      int // default 1
 	// Dir receives console.log (timestamped) and results.jsonl.
@@ -154,6 +157,10 @@ func (m Machine) Args(results string) []string {
 	for i, d := range m.Disks {
 		if i < len(m.WriteLogs) && m.WriteLogs[i] != "" {
 			args = append(args, LoggedDriveArgs(i, d, m.WriteLogs[i])...)
+			continue
+		}
+		if m.PackDisks {
+			args = append(args, PackedDriveArgs(i, d)...)
 			continue
 		}
 		args = append(args,

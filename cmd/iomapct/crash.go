@@ -26,7 +26,7 @@ func cmdCrash(ctx context.Context, args []string) int {
 	fs.Lookup("cases").Usage = "comma-separated crash case names (default: the whole crash catalogue)"
 	var co runner.CrashOptions
 	var opsFile string
-	fs.IntVar(&co.PerVM, "per-vm", 24, "crash images mounted per recovery VM")
+	fs.IntVar(&co.PerVM, "per-vm", runner.DefaultCrashPerVM, "crash images mounted per recovery VM")
 	fs.BoolVar(&co.Keep, "keep", false, "keep every crash image (default: only failing ones)")
 	fs.StringVar(&opsFile, "ops", "", "run this op sequence (a replay file) as the only crash case")
 	if err := fs.Parse(args); err != nil {
