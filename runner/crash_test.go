@@ -1,0 +1,38 @@
+package runner
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/vmtest/logwrites"
+)
+
+func TestVirtioName(t *testing.T) {
+	assert.Equal(t, "/dev/vda", virtioName(0))
+	assert.Equal(t, "/dev/vdz", virtioName(25))
+	assert.Equal(t, "/dev/vdaa", virtioName(26))
+	assert.Equal(t, "/dev/vdaz", virtioName(51))
+	assert.Equal(t, "/dev/vdba", virtioName(52))
+}
+
+// The marker names the file and op that last returned: earlier files had
+// every op return, later ones had not even been created durably.
+func TestOpsReturned(t *testing.T) {
+	m := logwrites.Marker{Seq: 9, File: 2, Op: 3}
+	assert.Equal(t, 5, opsReturned(m, 0, 5))
+	assert.Equal(t, 4, opsReturned(m, 2, 5))
+	assert.Equal(t, -1, opsReturned(m, 3, 5))
+	assert.Equal(t, 0, opsReturned(logwrites.Marker{Seq: 1, File: 0, Op: -1}, 0, 5))
+	assert.Equal(t, -1, opsReturned(logwrites.Marker{}, 0, 5))
+}
+
+func TestDescribePointNamesTheReturnedOp(t *testing.T) {
+	d := cases.DiskPlan{Name: "xfs-4k", Files: []cases.FilePlan{{Case: "c", Ops: []cases.Op{{Kind: cases.PWrite, Len: 1}, {Kind: cases.Fsync}}}}}
+	p := logwrites.CrashPoint{Entry: 17, Writes: 9, Returned: logwrites.Marker{Seq: 3, File: 0, Op: 1}}
+	assert.Equal(t, "power cut at log entry 17 of xfs-4k (9 writes on disk) after op 1 (fsync) of c returned", describePoint(p, d))
+	p.Returned.Op = -1
+	assert.Contains(t, describePoint(p, d), "after c's file was created durably")
+	assert.Equal(t, "ops 0..0 returned, op 1 (fsync) in flight", opsDone(d.Files[0].Ops, 1))
+}
