@@ -145,7 +145,7 @@ func (o *CrashOracle) Judge(returned int, size int64, got []byte, staleAllowed b
 	if size < lo || size > hiSize {
 		out = append(out, CrashMismatch{Check: "size", Off: -1, Expected: fmt.Sprintf("[%d, %d]", lo, hiSize), Found: fmt.Sprint(size),
 			Durable: lo == hiSize, DurableBy: sizeFrom - 1,
-			Msg: fmt.Sprintf("recovered size %d, allowed [%d, %d] (states after ops %d..%d)", size, lo, hiSize, sizeFrom, hi)})
+			Msg: fmt.Sprintf("recovered size %d, allowed [%d, %d] (states after ops %d..%d%s)", size, lo, hiSize, sizeFrom, hi, durableByText(o.Ops, sizeFrom-1))})
 	}
 	// Per byte: the first durable state for that byte, then the states up
 	// to the crash.
@@ -236,4 +236,11 @@ func sample(b []byte) string {
 		return fmt.Sprintf("% x …", b[:16])
 	}
 	return fmt.Sprintf("% x", b)
+}
+
+func durableByText(ops []cases.Op, by int) string {
+	if by < 0 {
+		return ""
+	}
+	return fmt.Sprintf("; made durable by op %d (%s)", by, ops[by])
 }

@@ -158,6 +158,7 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	// Crash points, materialised disk by disk, recovered in batches and
 	// judged as each batch comes back.
 	j := newCrashJudge(ctx, o, co, plan, results)
+	j.kernelVersion = spec.Source.Version
 	npoints, perDisk, err := crashPipeline(ctx, o, co, plan, boot, agent, filepath.Join(cache, "initramfs"), j)
 	if err != nil {
 		return rep, err
@@ -303,7 +304,18 @@ func virtioName(j int) string {
 // clean (mkfs.Check, read-only); ext2 has no journal, so e2fsck repairing
 // it is its recovery, and only damage it cannot repair is a failure.
 func fsckCrash(ctx context.Context, fs, path string) error {
-	if fs != "ext2" {
+	switch fs {
+	case "xfs":
+		// A 16 MiB xfs has one allocation group, whose geometry
+		// xfs_repair cannot cross-check against a secondary superblock
+		// and refuses to trust unless told to.
+		out, err := exec.CommandContext(ctx, "xfs_repair", "-n", "-f", "-o", "force_geometry", path).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("xfs_repair -n -f -o force_geometry %s: %v\n%s", path, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	case "ext2":
+	default:
 		return mkfs.Check(ctx, fs, path)
 	}
 	out, err := exec.CommandContext(ctx, "e2fsck", "-f", "-y", path).CombinedOutput()

@@ -151,6 +151,11 @@ type crashJudge struct {
 	disks    []*Verdict
 	points   []int
 	failures int
+	// durableKind[k][i] is the kind of the op that made failure i of
+	// file k's range durable (for CrashFindings).
+	durableKind map[crashKey]map[int]cases.Kind
+	// kernelVersion is the source's version, for CrashFindings.
+	kernelVersion string
 }
 
 type crashKey struct{ disk, file int }
@@ -158,7 +163,8 @@ type crashKey struct{ disk, file int }
 func newCrashJudge(ctx context.Context, o Options, co CrashOptions, plan *cases.Plan, results map[string]cases.Result) *crashJudge {
 	j := &crashJudge{ctx: ctx, o: o, co: co, plan: plan, results: results,
 		files: map[crashKey]*Verdict{}, judged: map[crashKey]int{}, oracles: map[crashKey]*reference.CrashOracle{},
-		disks: make([]*Verdict, len(plan.Disks)), points: make([]int, len(plan.Disks))}
+		durableKind: map[crashKey]map[int]cases.Kind{},
+		disks:       make([]*Verdict, len(plan.Disks)), points: make([]int, len(plan.Disks))}
 	for di, d := range plan.Disks {
 		t := o.Matrix[di]
 		j.disks[di] = &Verdict{Case: "(crash recovery+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
@@ -264,6 +270,12 @@ func (j *crashJudge) judge(ci *crashImage) {
 			failed = true
 		}
 		for _, m := range fo.ms {
+			if m.Durable && m.DurableBy >= 0 {
+				if j.durableKind[k] == nil {
+					j.durableKind[k] = map[int]cases.Kind{}
+				}
+				j.durableKind[k][len(v.Failures)] = f.Ops[m.DurableBy].Kind
+			}
 			v.fail("crash-"+m.Check, m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
 			failed = true
 		}
@@ -334,6 +346,11 @@ func (j *crashJudge) verdicts() []Verdict {
 			if v.Status == Pass && j.judged[crashKey{di, fi}] == 0 {
 				v.errorf("crash", "no crash point was judged for this case (its markers never reached the log)")
 			}
+			kinds := make([]cases.Kind, len(v.Failures))
+			for i := range kinds {
+				kinds[i] = j.durableKind[crashKey{di, fi}][i]
+			}
+			applyCrashFindings(j.kernelVersion, v, kinds)
 			vs = append(vs, *v)
 		}
 		dv := j.disks[di]

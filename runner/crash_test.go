@@ -36,3 +36,36 @@ func TestDescribePointNamesTheReturnedOp(t *testing.T) {
 	assert.Contains(t, describePoint(p, d), "after c's file was created durably")
 	assert.Equal(t, "ops 0..0 returned, op 1 (fsync) in flight", opsDone(d.Files[0].Ops, 1))
 }
+
+// A crash finding covers a verdict only when every failure is a durability
+// failure of a range made durable by the listed op kind, on the listed
+// filesystem; a lost never-synced range, or another filesystem, stays FAIL.
+func TestApplyCrashFindings(t *testing.T) {
+	mk := func(fs string, checks ...string) Verdict {
+		v := Verdict{FS: fs, Status: Pass}
+		for _, c := range checks {
+			v.fail(c, 0, "x")
+		}
+		return v
+	}
+	v := mk("ext2", "crash-size", "crash-content")
+	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Sync, cases.Sync})
+	assert.Equal(t, Known, v.Status)
+	assert.Contains(t, v.Finding, "ext2-sync-no-cache-flush: ")
+
+	v = mk("ext2", "crash-size", "crash-content")
+	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Sync, ""})
+	assert.Equal(t, Fail, v.Status, "a failure no sync made durable is not covered")
+
+	v = mk("ext2", "crash-size")
+	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Fsync})
+	assert.Equal(t, Fail, v.Status, "ext2's fsync flushes: not covered")
+
+	v = mk("ext4", "crash-size")
+	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Sync})
+	assert.Equal(t, Fail, v.Status)
+
+	v = mk("gfs2", "crash-content", "console")
+	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Fdatasync, ""})
+	assert.Equal(t, Fail, v.Status)
+}
