@@ -77,3 +77,26 @@ func LookupCrash(name string) (Case, bool) {
 	}
 	return Case{}, false
 }
+
+// crashQuick names the crash cases `iomapct run --crash quick` (and so
+// `make test-kernel`) runs: one per persistence path (fsync of new data,
+// fdatasync of an overwrite, appends, a truncate, sync) plus gfs2's
+// journaled data, so a flush or a transaction missing from any of them
+// fails without the cost of the whole catalogue.
+var crashQuick = []string{
+	"crash-write-fsync", "crash-overwrite-fdatasync", "crash-append-fsync-twice",
+	"crash-truncate-down-fsync", "crash-write-sync", "crash-jdata-write-fsync", "crash-jdata-overwrite",
+}
+
+// CrashQuick returns the quick subset of CrashCatalogue.
+func CrashQuick() []Case {
+	var out []Case
+	for _, n := range crashQuick {
+		c, ok := LookupCrash(n)
+		if !ok {
+			panic("crash quick set names unknown case " + n)
+		}
+		out = append(out, c)
+	}
+	return out
+}

@@ -48,3 +48,12 @@ func TestCrashCatalogue(t *testing.T) {
 		}
 	}
 }
+
+func TestCrashQuickIsInTheCatalogue(t *testing.T) {
+	q := cases.CrashQuick()
+	require.NotEmpty(t, q)
+	for _, c := range q {
+		_, ok := cases.LookupCrash(c.Name)
+		assert.True(t, ok, c.Name)
+	}
+}

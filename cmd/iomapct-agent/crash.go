@@ -51,7 +51,16 @@ func runCrashDisk(em *proto.Emitter, klog *guest.KernelLog, d cases.DiskPlan) {
 		} else if err := mk.write(uint32(fi), -1); err != nil {
 			res.Err = err.Error()
 		} else {
-			env := execute.Env{AfterOp: func(i int) error { return mk.write(uint32(fi), int32(i)) }}
+			env := execute.Env{
+				AfterOp: func(i int) error { return mk.write(uint32(fi), int32(i)) },
+				// A remount is a clean unmount in the middle: durable.
+				Remount: func() error {
+					if err := unix.Unmount(mnt, 0); err != nil {
+						return fmt.Errorf("umount %s: %w", mnt, err)
+					}
+					return unix.Mount(d.Device, mnt, d.FS, 0, d.MountOpts)
+				},
+			}
 			res = execute.File(env, path, f.Ops)
 		}
 		res.Kernel = klog.Drain(4)

@@ -222,7 +222,12 @@ func cmdRun(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	crashMode := fs.String("crash", "off", "after the run, the crash check on the same kernel (iomapct crash): off, quick (a few cases per filesystem) or full (the crash catalogue)")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if err := checkCrashMode(*crashMode); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct run:", err)
 		return exitUsage
 	}
 	opts, err := rf.options(ctx, rf.revision)
@@ -244,7 +249,7 @@ func cmdRun(ctx context.Context, args []string) int {
 		}
 		return exitUsage
 	}
-	return exitCode(rep)
+	return crashAfterRun(ctx, opts, *crashMode, exitCode(rep))
 }
 
 func exitCode(rep *runner.Report) int {
