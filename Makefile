@@ -6,6 +6,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 REVISION ?= baseline
 RUN_FLAGS ?=
+# The crash check after the run (iomapct run --crash): quick, full or off.
+CRASH ?= quick
 
 .PHONY: all deps build agent vet unit test test-kernel bench clean
 
@@ -36,7 +38,7 @@ test: deps vet
 	$(GO) test -count=1 -timeout 80m ./...
 
 test-kernel: deps build agent
-	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent $(RUN_FLAGS)
+	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent --crash $(CRASH) $(RUN_FLAGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
