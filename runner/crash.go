@@ -42,6 +42,10 @@ type CrashOptions struct {
 	PerVM int
 	// Keep keeps every crash image; by default only failing ones are.
 	Keep bool
+	// Subsets adds, between consecutive crash points, up to this many
+	// images holding a random subset of the writes since the earlier
+	// flush (what a disk with a volatile cache may have persisted).
+	Subsets int
 }
 
 // DefaultCrashMatrix is every filesystem at 4k blocks: the crash cases are
@@ -351,6 +355,9 @@ func describePoint(p logwrites.CrashPoint, d cases.DiskPlan) string {
 		} else if int(p.Returned.Op) < len(f.Ops) {
 			last = fmt.Sprintf("after op %d (%s) of %s returned", p.Returned.Op, f.Ops[p.Returned.Op], f.Case)
 		}
+	}
+	if len(p.Subset) > 0 {
+		return fmt.Sprintf("power cut before log entry %d of %s with only writes %v of those since the previous flush on disk, %s", p.Entry, d.Name, p.Subset, last)
 	}
 	return fmt.Sprintf("power cut at log entry %d of %s (%d writes on disk) %s", p.Entry, d.Name, p.Writes, last)
 }

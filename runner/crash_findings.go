@@ -69,3 +69,54 @@ func applyCrashFindings(kernelVersion string, v *Verdict, kinds []cases.Kind) {
 		}
 	}
 }
+
+// DiskCrashFinding is a recorded way a 6.12 filesystem fails its own
+// recovery, limited to crash images that hold only a subset of the writes
+// between two flushes (CrashOptions.Subsets): the filesystem relied on an
+// ordering the block layer does not give.
+type DiskCrashFinding struct {
+	ID     string
+	Kernel string
+	FS     []string
+	Reason string
+}
+
+// DiskCrashFindings are those deviations.
+var DiskCrashFindings = []DiskCrashFinding{
+	{
+		ID: "gfs2-log-header-before-log-blocks", Kernel: "6.12", FS: []string{"gfs2"},
+		Reason: "gfs2 writes a log header with REQ_PREFLUSH|REQ_FUA without waiting for the log blocks it " +
+			"covers, which are still in flight (log_write_header, fs/gfs2/log.c:911-931: log_flush_wait runs " +
+			"before the header only with SDF_NOBARRIERS, otherwise after it); a PREFLUSH makes only completed " +
+			"writes durable (Documentation/block/writeback_cache_control.rst), and the write log shows the " +
+			"header and the block before it with no flush between, so a disk cache may keep the header and " +
+			"lose the block: recovery then withdraws the filesystem (gfs2_make_fs_rw consistency error) or " +
+			"leaves what fsck.gfs2 reports",
+	},
+}
+
+// applyDiskCrashFindings marks a failed disk verdict KNOWN when every
+// failure is a recovery failure at a write-subset crash point
+// (subset[i] for failure i) on a filesystem a finding names.
+func applyDiskCrashFindings(kernelVersion string, v *Verdict, subset []bool) {
+	if v.Status != Fail || len(subset) != len(v.Failures) {
+		return
+	}
+	for _, f := range DiskCrashFindings {
+		if !strings.HasPrefix(kernelVersion, f.Kernel) || !slices.Contains(f.FS, v.FS) {
+			continue
+		}
+		covered := true
+		for i, fl := range v.Failures {
+			if fl.Check != "recovery" || !subset[i] {
+				covered = false
+				break
+			}
+		}
+		if covered {
+			v.Status = Known
+			v.Finding = f.ID + ": " + f.Reason
+			return
+		}
+	}
+}

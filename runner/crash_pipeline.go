@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"sync"
@@ -106,7 +107,42 @@ func produceCrashImages(o Options, co CrashOptions, plan *cases.Plan, scratch st
 			}
 			defer wf.Close()
 			from := 0
-			for _, p := range pts {
+			var prev logwrites.CrashPoint
+			emit := func(ci *crashImage) {
+				batch = append(batch, ci)
+				if len(batch) == co.PerVM {
+					batches <- batch
+					batch = nil
+				}
+			}
+			var subsets []logwrites.CrashPoint
+			for pi, p := range pts {
+				// Subsets of the writes since the previous point, on top of
+				// its image: promised what the previous point promised
+				// (the power failed before this flush completed).
+				for k, sub := range pickSubsets(l.WritesBetween(from, p.Entry), co.Subsets, int64(di)<<32|int64(p.Entry)) {
+					sp := logwrites.CrashPoint{Entry: p.Entry, Writes: prev.Writes + len(sub), Applied: prev.Applied, Returned: prev.Returned, Subset: sub}
+					if pi == 0 {
+						sp.Returned = logwrites.Marker{}
+					}
+					ci := &crashImage{disk: di, point: sp, name: fmt.Sprintf("%s@%ds%d", d.Name, p.Entry, k),
+						path: filepath.Join(scratch, fmt.Sprintf("%s-%s-%d.img", d.Name, sp.Name(), k))}
+					if err := copyFile(work, ci.path); err != nil {
+						return nil, err
+					}
+					sf, err := os.OpenFile(ci.path, os.O_RDWR, 0)
+					if err != nil {
+						return nil, err
+					}
+					err = l.ApplyEntries(sf, CrashImageSize+markerArea, sub)
+					sf.Close()
+					if err != nil {
+						return nil, fmt.Errorf("%s: %w", d.Name, err)
+					}
+					subsets = append(subsets, sp)
+					emit(ci)
+				}
+				prev = p
 				if err := l.Apply(wf, CrashImageSize+markerArea, from, p.Entry); err != nil {
 					return nil, fmt.Errorf("%s: %w", d.Name, err)
 				}
@@ -116,14 +152,14 @@ func produceCrashImages(o Options, co CrashOptions, plan *cases.Plan, scratch st
 				if err := copyFile(work, ci.path); err != nil {
 					return nil, err
 				}
-				batch = append(batch, ci)
-				if len(batch) == co.PerVM {
-					batches <- batch
-					batch = nil
-				}
+				emit(ci)
 			}
-			perDisk = append(perDisk, fmt.Sprintf("%s %d of %d log entries", d.Name, len(pts), len(l.Entries)))
-			return pts, nil
+			note := fmt.Sprintf("%s %d of %d log entries", d.Name, len(pts), len(l.Entries))
+			if len(subsets) > 0 {
+				note += fmt.Sprintf(" + %d write subsets", len(subsets))
+			}
+			perDisk = append(perDisk, note)
+			return append(pts, subsets...), nil
 		}()
 		if err != nil {
 			return total, perDisk, err
@@ -154,6 +190,9 @@ type crashJudge struct {
 	// durableKind[k][i] is the kind of the op that made failure i of
 	// file k's range durable (for CrashFindings).
 	durableKind map[crashKey]map[int]cases.Kind
+	// subsetFail[d][i]: failure i of disk d's verdict is at a write-subset
+	// crash point (for DiskCrashFindings).
+	subsetFail map[int]map[int]bool
 	// kernelVersion is the source's version, for CrashFindings.
 	kernelVersion string
 }
@@ -163,8 +202,8 @@ type crashKey struct{ disk, file int }
 func newCrashJudge(ctx context.Context, o Options, co CrashOptions, plan *cases.Plan, results map[string]cases.Result) *crashJudge {
 	j := &crashJudge{ctx: ctx, o: o, co: co, plan: plan, results: results,
 		files: map[crashKey]*Verdict{}, judged: map[crashKey]int{}, oracles: map[crashKey]*reference.CrashOracle{},
-		durableKind: map[crashKey]map[int]cases.Kind{},
-		disks:       make([]*Verdict, len(plan.Disks)), points: make([]int, len(plan.Disks))}
+		durableKind: map[crashKey]map[int]cases.Kind{}, subsetFail: map[int]map[int]bool{},
+		disks: make([]*Verdict, len(plan.Disks)), points: make([]int, len(plan.Disks))}
 	for di, d := range plan.Disks {
 		t := o.Matrix[di]
 		j.disks[di] = &Verdict{Case: "(crash recovery+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
@@ -248,6 +287,12 @@ func (j *crashJudge) judge(ci *crashImage) {
 	j.points[ci.disk]++
 	dv := j.disks[ci.disk]
 	for _, f := range diskFails {
+		if len(ci.point.Subset) > 0 {
+			if j.subsetFail[ci.disk] == nil {
+				j.subsetFail[ci.disk] = map[int]bool{}
+			}
+			j.subsetFail[ci.disk][len(dv.Failures)] = true
+		}
 		dv.fail("recovery", -1, "%s: %s", where, f)
 		failed = true
 	}
@@ -357,8 +402,40 @@ func (j *crashJudge) verdicts() []Verdict {
 		if j.points[di] == 0 {
 			dv.errorf("crash", "no crash points: the write log of %s holds no flush after a write", d.Name)
 		}
+		subset := make([]bool, len(dv.Failures))
+		for i := range subset {
+			subset[i] = j.subsetFail[di][i]
+		}
+		applyDiskCrashFindings(j.kernelVersion, dv, subset)
 		vs = append(vs, *dv)
 	}
 	sortVerdicts(vs)
 	return vs
+}
+
+// pickSubsets draws up to n distinct proper, non-empty subsets of the
+// writes (deterministically from seed), each in log order; fewer than two
+// writes have none.
+func pickSubsets(writes []int, n int, seed int64) [][]int {
+	if n <= 0 || len(writes) < 2 {
+		return nil
+	}
+	r := rand.New(rand.NewSource(seed))
+	seen := map[string]bool{}
+	var out [][]int
+	for try := 0; try < 4*n && len(out) < n; try++ {
+		var sub []int
+		for _, w := range writes {
+			if r.Intn(2) == 0 {
+				sub = append(sub, w)
+			}
+		}
+		key := fmt.Sprint(sub)
+		if len(sub) == 0 || len(sub) == len(writes) || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, sub)
+	}
+	return out
 }

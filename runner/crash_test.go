@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,5 +68,42 @@ func TestApplyCrashFindings(t *testing.T) {
 
 	v = mk("gfs2", "crash-content", "console")
 	applyCrashFindings("6.12.118", &v, []cases.Kind{cases.Fdatasync, ""})
+	assert.Equal(t, Fail, v.Status)
+}
+
+func TestPickSubsets(t *testing.T) {
+	assert.Nil(t, pickSubsets([]int{4}, 3, 1), "one write has no proper subset")
+	assert.Nil(t, pickSubsets([]int{4, 5}, 0, 1))
+	subs := pickSubsets([]int{4, 5, 7, 9}, 5, 42)
+	assert.NotEmpty(t, subs)
+	seen := map[string]bool{}
+	for _, s := range subs {
+		assert.True(t, len(s) > 0 && len(s) < 4, "%v is a proper non-empty subset", s)
+		assert.IsIncreasing(t, s)
+		assert.False(t, seen[fmt.Sprint(s)], "duplicate %v", s)
+		seen[fmt.Sprint(s)] = true
+	}
+	assert.Equal(t, subs, pickSubsets([]int{4, 5, 7, 9}, 5, 42), "deterministic")
+}
+
+// The gfs2 log-ordering finding covers recovery failures at write-subset
+// crash points only: the same failure at a flush point stays FAIL.
+func TestApplyDiskCrashFindings(t *testing.T) {
+	v := Verdict{FS: "gfs2", Status: Pass}
+	v.fail("recovery", -1, "x")
+	v.fail("recovery", -1, "y")
+	applyDiskCrashFindings("6.12.118", &v, []bool{true, true})
+	assert.Equal(t, Known, v.Status)
+	assert.Contains(t, v.Finding, "gfs2-log-header-before-log-blocks")
+
+	v = Verdict{FS: "gfs2", Status: Pass}
+	v.fail("recovery", -1, "x")
+	v.fail("recovery", -1, "y")
+	applyDiskCrashFindings("6.12.118", &v, []bool{true, false})
+	assert.Equal(t, Fail, v.Status)
+
+	v = Verdict{FS: "xfs", Status: Pass}
+	v.fail("recovery", -1, "x")
+	applyDiskCrashFindings("6.12.118", &v, []bool{true})
 	assert.Equal(t, Fail, v.Status)
 }

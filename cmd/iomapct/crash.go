@@ -27,6 +27,7 @@ func cmdCrash(ctx context.Context, args []string) int {
 	var co runner.CrashOptions
 	var opsFile string
 	fs.IntVar(&co.PerVM, "per-vm", runner.DefaultCrashPerVM, "crash images mounted per recovery VM")
+	fs.IntVar(&co.Subsets, "subsets", 0, "also cut the power between flushes: up to this many random subsets of the writes since the last flush per crash point")
 	fs.BoolVar(&co.Keep, "keep", false, "keep every crash image (default: only failing ones)")
 	fs.StringVar(&opsFile, "ops", "", "run this op sequence (a replay file) as the only crash case")
 	quick := fs.Bool("quick", false, "only the quick subset of the crash catalogue (what make test-kernel runs)")

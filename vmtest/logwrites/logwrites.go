@@ -250,3 +250,29 @@ func (lw *Writer) Write(off int64, data []byte) error {
 
 // Flush logs a flush.
 func (lw *Writer) Flush() error { return lw.entry(0, 0, FlagFlush, nil) }
+
+// ApplyEntries writes the data of the listed entries (indexes, ascending)
+// onto dev, as Apply does for a range: a disk with a volatile cache may
+// have persisted any subset of the writes since its last flush.
+func (l *Log) ApplyEntries(dev io.WriterAt, devSize int64, idx []int) error {
+	for _, i := range idx {
+		if i < 0 || i >= len(l.Entries) {
+			return fmt.Errorf("write log: no entry %d", i)
+		}
+		if err := l.Apply(dev, devSize, i, i+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WritesBetween returns the indexes of the write entries in [from, to).
+func (l *Log) WritesBetween(from, to int) []int {
+	var out []int
+	for _, e := range l.Entries[from:to] {
+		if e.IsWrite() {
+			out = append(out, e.Index)
+		}
+	}
+	return out
+}

@@ -185,3 +185,21 @@ func TestReadFromFile(t *testing.T) {
 	assert.Equal(t, uint64(2), l.Entries[0].Sector)
 	fh.Close()
 }
+
+func TestApplyEntriesAndWritesBetween(t *testing.T) {
+	f := &memFile{}
+	w, _ := NewWriter(f, 512)
+	require.NoError(t, w.Write(0, sectors(1, 1)))
+	require.NoError(t, w.Flush())
+	require.NoError(t, w.Write(512, sectors(2, 1)))
+	require.NoError(t, w.Write(1024, sectors(3, 1)))
+	require.NoError(t, w.Flush())
+	l, err := Read(f, int64(len(f.b)))
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 3}, l.WritesBetween(1, 4))
+	dev := &memFile{b: make([]byte, 2048)}
+	require.NoError(t, l.ApplyEntries(dev, 2048, []int{3}))
+	assert.Equal(t, byte(0), dev.b[512], "entry 2 left out")
+	assert.Equal(t, byte(3), dev.b[1024])
+	assert.Error(t, l.ApplyEntries(dev, 2048, []int{9}))
+}

@@ -21,10 +21,19 @@ type CrashPoint struct {
 	// catches a missing flush: the marker's own O_DSYNC flush would
 	// otherwise make an fsync that forgot to flush look durable.
 	Returned Marker
+	// Subset, when set, lists the only write entries applied after the
+	// previous crash point (Entry then names the flush that bounds them):
+	// a disk with a volatile cache persisted some of them and not others.
+	Subset []int
 }
 
 // Name says where the crash point is, for reports and file names.
-func (p CrashPoint) Name() string { return fmt.Sprintf("entry%d", p.Entry) }
+func (p CrashPoint) Name() string {
+	if len(p.Subset) > 0 {
+		return fmt.Sprintf("entry%d-subset%d", p.Entry, p.Subset[0])
+	}
+	return fmt.Sprintf("entry%d", p.Entry)
+}
 
 // CrashPoints lists a crash point at every flush that follows at least one
 // write since the previous crash point (a flush with nothing new gives the
