@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -70,4 +71,12 @@ func TestCrashCatchesPlantedFsyncBug(t *testing.T) {
 	assert.True(t, strings.HasPrefix(f.Check, "crash-"), f.Check)
 	assert.Regexp(t, `^power cut at log entry \d+ of ext4-4k \(\d+ writes on disk\) after op 1 \(fsync\) of crash-write-fsync returned`, f.Msg)
 	assert.Contains(t, stdout, "repro: iomapct crash --ops ")
+}
+
+// Bad crash flags are usage errors (exit 2) before anything is built.
+func TestCrashFlagErrors(t *testing.T) {
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"run", "--crash", "bogus"}))
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"crash", "stray-argument"}))
+	assert.NoError(t, checkCrashMode("quick"))
+	assert.ErrorContains(t, checkCrashMode("all"), `"all" is not off, quick or full`)
 }
