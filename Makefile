@@ -9,7 +9,7 @@ RUN_FLAGS ?=
 # The crash check after the run (iomapct run --crash): quick, full or off.
 CRASH ?= quick
 
-.PHONY: all deps build agent vet unit test test-kernel bench clean
+.PHONY: all deps build agent vet unit test test-kernel selftest bench clean
 
 all: build
 
@@ -39,6 +39,12 @@ test: deps vet
 
 test-kernel: deps build agent
 	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent --crash $(CRASH) $(RUN_FLAGS)
+
+# The mutation self-test: build every mutant of kernel/mutants and check
+# the catalogue kills it (SELFTEST_FLAGS e.g. "--all" or "--mutants a,b").
+SELFTEST_FLAGS ?=
+selftest: deps build agent
+	./bin/iomapct selftest --agent bin/iomapct-agent $(SELFTEST_FLAGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

@@ -78,8 +78,16 @@ func shrinkOps(ops []Op, fails func([]Op) bool) ([]Op, bool) {
 func smaller(o Op) []Op {
 	var out []Op
 	align := int64(1)
-	if o.Kind == DirectWrite {
+	if o.Kind == DirectWrite || o.Kind == Collapse || o.Kind == Insert {
+		// Range shifts need block alignment as O_DIRECT does.
 		align = directAlign(o)
+	}
+	if o.Kind == Clone || o.Kind == Dedupe {
+		// FICLONERANGE and FIDEDUPERANGE want block-aligned offsets and
+		// lengths: keep the alignment of the original, as for O_DIRECT.
+		v := o
+		v.Off |= o.SrcOff
+		align = directAlign(v)
 	}
 	lens := shrinkValues(o.Len, align, 1)
 	offs := shrinkValues(o.Off, align, 0)
@@ -139,6 +147,11 @@ func smaller(o Op) []Op {
 	if o.KeepSize {
 		v := o
 		v.KeepSize = false
+		out = append(out, v)
+	}
+	if o.Sync != "" {
+		v := o
+		v.Sync = ""
 		out = append(out, v)
 	}
 	return out

@@ -6,6 +6,7 @@ package cases
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -56,9 +57,27 @@ const (
 	JournalData Kind = "chattr+j"
 )
 
+// Reads, range shifts and pwritev2 (see op_read.go for their rules).
+const (
+	// Read is pread(2) of Len bytes at Off; the guest reports the bytes.
+	Read Kind = "read"
+	// MapRead reads Len bytes at Off through a shared mapping; past EOF
+	// inside the EOF page reads zero, a page beyond it would SIGBUS.
+	MapRead Kind = "mapread"
+	// Collapse is fallocate(FALLOC_FL_COLLAPSE_RANGE) over [Off, Off+Len).
+	Collapse Kind = "collapse"
+	// Insert is fallocate(FALLOC_FL_INSERT_RANGE) over [Off, Off+Len).
+	Insert Kind = "insert"
+	// PWritev2 is pwritev2(2) of Len bytes at Off with the RWF_* flags in
+	// RWF (with append, at EOF).
+	PWritev2 Kind = "pwritev2"
+)
+
 // Kinds lists every kind, in a stable order.
 var Kinds = []Kind{PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PolluteEOF,
-	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData}
+	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData,
+	Clone, Dedupe, CopyRange, Unshare,
+	Read, MapRead, Collapse, Insert, PWritev2}
 
 // Op is one operation of a sequence.
 type Op struct {
@@ -69,14 +88,29 @@ type Op struct {
 	Segs []int64 `json:"segs,omitempty"`
 	// Copied is how many leading bytes of a ShortCopy's buffer are mapped.
 	Copied int64 `json:"copied,omitempty"`
-	// KeepSize selects FALLOC_FL_KEEP_SIZE for Fallocate and ZeroRange.
+	// KeepSize selects FALLOC_FL_KEEP_SIZE for Fallocate, ZeroRange and
+	// Unshare.
 	KeepSize bool `json:"keep_size,omitempty"`
+	// File is the case file the op acts on: 0 is the case's own file, N
+	// the file <name>.<N> beside it (see multifile.go). Sync, DropCaches
+	// and Remount act on the whole filesystem and take none.
+	File int `json:"file,omitempty"`
+	// Src and SrcOff name the source file and offset of Clone, Dedupe and
+	// CopyRange; File and Off are the destination.
+	Src    int   `json:"src,omitempty"`
+	SrcOff int64 `json:"src_off,omitempty"`
+	// Sync opens a PWrite's descriptor with O_SYNC ("osync") or O_DSYNC
+	// ("odsync"); empty for a plain pwrite.
+	Sync string `json:"sync,omitempty"`
+	// RWF lists a PWritev2's RWF_* flags, comma-separated in the order
+	// dsync,sync,nowait,append (see RWFNames).
+	RWF string `json:"rwf,omitempty"`
 }
 
 // Writes reports whether the op stores data bytes produced by Data.
 func (o Op) Writes() bool {
 	switch o.Kind {
-	case PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite:
+	case PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PWritev2:
 		return true
 	}
 	return false
@@ -121,7 +155,14 @@ func OpOfByte(v byte, off int64) int {
 func (o Op) String() string {
 	var sb strings.Builder
 	sb.WriteString(string(o.Kind))
+	if o.File != 0 {
+		// Written first so every kind's numbers keep their places.
+		fmt.Fprintf(&sb, " f=%d", o.File)
+	}
 	switch o.Kind {
+	case Clone, Dedupe, CopyRange:
+		fmt.Fprintf(&sb, " %d %#x %#x %#x", o.Src, o.SrcOff, o.Off, o.Len)
+		return sb.String()
 	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData:
 		return sb.String()
 	case Truncate:
@@ -144,6 +185,12 @@ func (o Op) String() string {
 	}
 	if o.KeepSize {
 		sb.WriteString(" keep_size")
+	}
+	if o.Sync != "" {
+		sb.WriteString(" sync=" + o.Sync)
+	}
+	if o.RWF != "" {
+		sb.WriteString(" rwf=" + o.RWF)
 	}
 	return sb.String()
 }
@@ -176,6 +223,12 @@ func ParseOp(line string) (Op, error) {
 		switch {
 		case w == "keep_size":
 			o.KeepSize = true
+		case strings.HasPrefix(w, "f="):
+			v, err := num(strings.TrimPrefix(w, "f="))
+			if err != nil {
+				return Op{}, err
+			}
+			o.File = int(v)
 		case strings.HasPrefix(w, "segs="):
 			for _, s := range strings.Split(strings.TrimPrefix(w, "segs="), ",") {
 				v, err := num(s)
@@ -184,6 +237,10 @@ func ParseOp(line string) (Op, error) {
 				}
 				o.Segs = append(o.Segs, v)
 			}
+		case strings.HasPrefix(w, "sync="):
+			o.Sync = strings.TrimPrefix(w, "sync=")
+		case strings.HasPrefix(w, "rwf="):
+			o.RWF = strings.TrimPrefix(w, "rwf=")
 		case strings.HasPrefix(w, "copied="):
 			v, err := num(strings.TrimPrefix(w, "copied="))
 			if err != nil {
@@ -204,6 +261,8 @@ func ParseOp(line string) (Op, error) {
 		want = 0
 	case Truncate, Append:
 		want = 1
+	case Clone, Dedupe, CopyRange:
+		want = 4
 	}
 	if len(nums) != want {
 		return Op{}, fmt.Errorf("op %q: want %d numbers, got %d", line, want, len(nums))
@@ -215,6 +274,11 @@ func ParseOp(line string) (Op, error) {
 		o.Len = nums[0]
 	case want == 2:
 		o.Off, o.Len = nums[0], nums[1]
+	case want == 4:
+		if nums[0] < 0 || nums[0] >= MaxFiles {
+			return Op{}, fmt.Errorf("op %q: source file %d is not in [0, %d)", line, nums[0], MaxFiles)
+		}
+		o.Src, o.SrcOff, o.Off, o.Len = int(nums[0]), nums[1], nums[2], nums[3]
 	}
 	return o, o.Validate()
 }
@@ -224,11 +288,17 @@ func (o Op) Validate() error {
 	if o.Off < 0 || o.Len < 0 {
 		return fmt.Errorf("op %s: negative offset or length", o)
 	}
+	if o.Len > math.MaxInt64-o.Off {
+		return fmt.Errorf("op %s: offset + length overflows a file offset", o)
+	}
 	if o.Kind == Writev {
 		var sum int64
 		for _, s := range o.Segs {
 			if s <= 0 {
 				return fmt.Errorf("op %s: iovec lengths must be positive", o)
+			}
+			if s > math.MaxInt64-sum {
+				return fmt.Errorf("op %s: iovec lengths overflow", o)
 			}
 			sum += s
 		}
@@ -248,8 +318,11 @@ func (o Op) Validate() error {
 	if o.Kind != ShortCopy && o.Copied != 0 {
 		return fmt.Errorf("op %s: only shortcopy takes copied", o.Kind)
 	}
-	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange {
-		return fmt.Errorf("op %s: only fallocate and zero take keep_size", o.Kind)
+	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange && o.Kind != Unshare {
+		return fmt.Errorf("op %s: only fallocate, zero and unshare take keep_size", o.Kind)
 	}
-	return nil
+	if err := o.validateFiles(); err != nil {
+		return err
+	}
+	return o.validateReadShiftSync()
 }

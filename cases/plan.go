@@ -5,6 +5,19 @@ package cases
 // random sequence) and the model runs the very same ops.
 type Plan struct {
 	Disks []DiskPlan `json:"disks"`
+	// Shell, if set, asks for an interactive session instead of a run: the
+	// agent mounts every disk, runs its files' ops, then starts a shell on
+	// the console (iomapct shell).
+	Shell *ShellPlan `json:"shell,omitempty"`
+}
+
+// ShellPlan is an interactive session in the guest.
+type ShellPlan struct {
+	// Shell is the shell's path in the initramfs, Args its arguments;
+	// Path is its PATH.
+	Shell string   `json:"shell"`
+	Args  []string `json:"args,omitempty"`
+	Path  string   `json:"path"`
 }
 
 // DiskPlan is one filesystem image attached to the VM.
@@ -32,6 +45,9 @@ type FilePlan struct {
 	Case string `json:"case"`
 	File string `json:"file"`
 	Ops  []Op   `json:"ops"`
+	// Race, if set, makes this a concurrent case: Ops set the file up,
+	// then the race runs (cases/concurrent.go).
+	Race *Race `json:"race,omitempty"`
 }
 
 // Result is what the guest reports for one FilePlan.
@@ -49,6 +65,9 @@ type Result struct {
 	Err     string `json:"err,omitempty"`
 	// Returned holds each op's return value (bytes written for writes).
 	Returned []int64 `json:"returned,omitempty"`
+	// ReadData holds, per op index, the bytes a read or mapread op got
+	// (nil for other ops); the judge compares them with the model.
+	ReadData [][]byte `json:"read_data,omitempty"`
 	// Trace holds the file's iomap callout trace events, in order, where
 	// the kernel exports them (the series under test adds them).
 	Trace []string `json:"trace,omitempty"`
@@ -59,13 +78,28 @@ type Result struct {
 	// Kernel holds the kernel log records of level KERN_WARNING or worse
 	// logged while the case ran (read from /dev/kmsg in the guest).
 	Kernel []string `json:"kernel,omitempty"`
+	// Race is the race's account (concurrent cases only).
+	Race *RaceResult `json:"race,omitempty"`
+	// Files are the case's other files (index 1 and up, see FilesOf);
+	// Ino, Size and Trace above are file 0's.
+	Files []FileResult `json:"files,omitempty"`
+}
+
+// FileResult is the end state of one more file of a case.
+type FileResult struct {
+	Index int      `json:"index"`
+	Ino   uint64   `json:"ino"`
+	Size  int64    `json:"size"`
+	Trace []string `json:"trace,omitempty"`
 }
 
 // DiskResult is what the guest reports when it unmounts a disk.
 type DiskResult struct {
 	Disk       string `json:"disk"`
 	UnmountErr string `json:"unmount_err,omitempty"`
-	// MountErr is set when a Recover disk did not mount.
+	// MountErr says the disk could not be mounted, with the kernel's
+	// console lines that explain it; none of its cases ran (for a Recover
+	// disk: its recovery mount failed).
 	MountErr string `json:"mount_err,omitempty"`
 	// Kernel holds warnings and worse logged by the unmount.
 	Kernel []string `json:"kernel,omitempty"`

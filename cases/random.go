@@ -38,6 +38,12 @@ var randomMenu = []randomKind{
 	{Sync, 1, nil},
 	{DropCaches, 3, nil},
 	{Remount, 1, nil},
+	// Reads, range shifts and sync writes (random_read.go).
+	{Read, 5, nil},
+	{MapRead, 3, nil},
+	{Collapse, 2, []string{"ext2", "gfs2"}},
+	{Insert, 2, []string{"ext2", "gfs2"}},
+	{PWritev2, 4, nil},
 }
 
 // randomGen holds the state of one generation: the file size so far decides
@@ -59,6 +65,7 @@ type randomGen struct {
 // fallocate or punch hole, which jdata files refuse. The same arguments give the same ops.
 func Random(seed int64, n int, bs int64, fs string) []Op {
 	g := &randomGen{r: rand.New(rand.NewSource(seed)), bs: bs, fs: fs}
+	n = max(n, 0) // a negative count is no ops, not a panic
 	out := make([]Op, 0, n)
 	jdata := fs == "gfs2" && n > 0 && g.r.Intn(4) == 0
 	if jdata {
@@ -71,8 +78,9 @@ func Random(seed int64, n int, bs int64, fs string) []Op {
 		g.menu = append(g.menu, k)
 		g.sum += k.weight
 	}
+	mg := newMultiGen(seed)
 	for len(out) < n {
-		for _, o := range g.next() {
+		for _, o := range append(mg.maybe(g), g.next()...) {
 			if len(out) < n {
 				out = append(out, o)
 			}
@@ -178,6 +186,8 @@ func (g *randomGen) next() []Op {
 		return ops(dropCachesOp)
 	case Remount:
 		return ops(remountOp)
+	case Read, MapRead, Collapse, Insert, PWritev2:
+		return g.nextReadShiftSync(k)
 	}
 	panic("random: menu kind " + string(k) + " has no generator")
 }

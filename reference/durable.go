@@ -2,6 +2,7 @@ package reference
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/iomapct/iomapct/cases"
 )
@@ -60,6 +61,37 @@ func WholeDurable(k cases.Kind) bool {
 	switch k {
 	case cases.Fsync, cases.Fdatasync, cases.Sync, cases.DropCaches, cases.Remount:
 		return true
+	}
+	return false
+}
+
+// wholeDurableFor reports whether op makes case file 0 (the file the
+// oracle judges) durable: fsync and fdatasync only of their own file;
+// sync, drop_caches and remount act on the whole filesystem.
+func wholeDurableFor(op cases.Op) bool {
+	switch op.Kind {
+	case cases.Sync, cases.DropCaches, cases.Remount:
+		return true
+	}
+	return WholeDurable(op.Kind) && op.File == 0
+}
+
+// rangeDurableFor reports whether op makes its own byte range of file 0
+// durable when it returns: a write on an O_SYNC/O_DSYNC descriptor
+// (Op.Sync) or with RWF_SYNC/RWF_DSYNC (Op.RWF), which end in
+// generic_write_sync -> vfs_fsync_range over the bytes written
+// (include/linux/fs.h), or a kind listed in RangeDurable.
+func rangeDurableFor(op cases.Op) bool {
+	if op.File != 0 {
+		return false
+	}
+	if RangeDurable[op.Kind] || op.Sync != "" {
+		return true
+	}
+	for _, f := range strings.Split(op.RWF, ",") {
+		if f == "dsync" || f == "sync" {
+			return true
+		}
 	}
 	return false
 }
@@ -130,10 +162,10 @@ func (o *CrashOracle) Judge(returned int, size int64, got []byte, staleAllowed b
 	// reaches durable too, as fdatasync does).
 	whole, sizeFrom := 0, 0
 	for i := 0; i < returned; i++ {
-		if WholeDurable(o.Ops[i].Kind) {
+		if wholeDurableFor(o.Ops[i]) {
 			whole, sizeFrom = i+1, i+1
 		}
-		if RangeDurable[o.Ops[i].Kind] {
+		if rangeDurableFor(o.Ops[i]) {
 			sizeFrom = i + 1
 		}
 	}
@@ -153,7 +185,7 @@ func (o *CrashOracle) Judge(returned int, size int64, got []byte, staleAllowed b
 		d := whole
 		for i := whole; i < returned; i++ {
 			op := o.Ops[i]
-			if RangeDurable[op.Kind] && x >= op.Off && x < op.Off+op.Len {
+			if rangeDurableFor(op) && x >= op.Off && x < op.Off+op.Len {
 				d = i + 1
 			}
 		}

@@ -100,3 +100,19 @@ func TestCrashOracleRangeDurableOp(t *testing.T) {
 	assert.True(t, ms[0].Durable)
 	assert.Equal(t, 1, ms[0].DurableBy)
 }
+
+// An O_DSYNC pwrite (Op.Sync, from the ops branch) pins its range; an
+// fsync of another case file pins nothing of file 0.
+func TestCrashOracleSyncWritesAndOtherFiles(t *testing.T) {
+	ops := []cases.Op{pw(0, 100), {Kind: cases.PWrite, Off: 200, Len: 100, Sync: "odsync"}, {Kind: cases.Fsync, File: 1}}
+	o, err := NewCrashOracle(crashGeom, ops)
+	require.NoError(t, err)
+	got := make([]byte, 300)
+	copy(got[200:], cases.Data(1, 200, 100))
+	assert.Empty(t, o.Judge(3, 300, got, false), "op 0 never synced for file 0: zeros allowed")
+	got[250] = 0
+	ms := o.Judge(3, 300, got, false)
+	require.NotEmpty(t, ms)
+	assert.True(t, ms[0].Durable)
+	assert.Equal(t, 1, ms[0].DurableBy)
+}

@@ -25,7 +25,13 @@
 // rather than zeroed. Apply wraps ErrUnsupported for ops the fs lacks and
 // ErrInvalid for ops the kernel would refuse.
 //
-// Not modelled: xfs reflink/COW and IOMAP_F_STALE revalidation, background
+// Several files and shared extents (clone, dedupe, copy_file_range,
+// unshare) are modelled by Set in reflink.go.
+//
+// Not modelled: IOMAP_F_STALE revalidation, xfs's COW fork beyond what
+// copy-on-write needs (its preallocation decides only mapping edges and
+// which extra blocks an unshare rewrites), readahead by copy_file_range's
+// source reads (the folios read are modelled, not the window), background
 // writeback and reclaim (the model only writes back on fsync/sync/msync,
 // drop_caches, remount, O_DIRECT and zero-range flushes, and never evicts
 // a clean folio on its own), folio allocation falling back to smaller
@@ -93,6 +99,15 @@ type Model struct {
 	skips    []Span
 	noCall   bool
 	opIndex  int
+
+	// Shared extents (reflink.go): reflink is XFS_DIFLAG2_REFLINK,
+	// broken lists the blocks that left a share group, and feed, when
+	// set, supplies the bytes a buffered write stores (copy_file_range's
+	// splice) instead of the op's own data.
+	reflink bool
+	broken  []brokenShare
+	feed    func(b []byte, pos int64)
+	rs      readShiftState // reads, range shifts, sync writes (read.go)
 }
 
 // blk is the per-block state.
@@ -100,6 +115,9 @@ type blk struct {
 	alloc  uint8 // aHole.. aWritten
 	flags  uint8 // fUptodate, fDirty
 	lastOp int32
+	// share is the share group of the block's physical block (reflink.go),
+	// 0 when the block has storage of its own.
+	share int32
 }
 
 const (
@@ -313,7 +331,12 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		return fmt.Errorf("%w: op reaches byte %d, past the model's limit %d", ErrInvalid, end, MaxModelSize)
 	}
 	switch op.Kind {
+	case cases.Read, cases.MapRead, cases.Collapse, cases.Insert, cases.PWritev2:
+		return m.applyReadShiftSync(op)
 	case cases.PWrite, cases.Writev:
+		if op.Sync != "" {
+			return m.applyReadShiftSync(op)
+		}
 		// The iovec split does not matter: iomap_write_iter and
 		// generic_perform_write chunk by iov_iter_count, not by segment.
 		m.bufferedWrite(op.Off, op.Len, op.Off+op.Len)
@@ -339,6 +362,7 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		return m.mmapWrite(op.Off, op.Len)
 	case cases.PolluteEOF:
 		m.polluteEOF()
+		m.rs.polluted = true
 	case cases.Truncate:
 		m.truncate(op.Off)
 	case cases.Fallocate:
@@ -359,6 +383,8 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		}
 	case cases.JournalData:
 		return m.setJournalData()
+	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
+		return fmt.Errorf("%w: %s acts on the files of a case: use RunSet", ErrInvalid, op.Kind)
 	default:
 		return fmt.Errorf("%w: unknown op kind %q", ErrInvalid, op.Kind)
 	}

@@ -117,7 +117,7 @@ func (f MapFlags) String() string {
 		add("MERGED")
 	}
 	if f&FlagBufferHead != 0 {
-		add("BUFFER_HEAD")
+		add("BH") // as the kernel's IOMAP_F_FLAGS_STRINGS spells it in the trace
 	}
 	return s
 }
@@ -134,9 +134,12 @@ const (
 	// CalloutAops: generic_perform_write's ->write_begin/->write_end on the
 	// buffer-head path (ext2, ext4); the iomap callouts never fire there.
 	CalloutAops
+	// CalloutUnshare: iomap_unshare_iter (buffered-io.c:1305-1347), from
+	// FALLOC_FL_UNSHARE_RANGE; traced as a write with op WRITE|UNSHARE.
+	CalloutUnshare
 )
 
-var calloutKindNames = [...]string{"write", "zero", "aops"}
+var calloutKindNames = [...]string{"write", "zero", "aops", "unshare"}
 
 func (k CalloutKind) String() string {
 	if int(k) < len(calloutKindNames) {
@@ -157,6 +160,14 @@ type Callout struct {
 	FolioSize int64
 	Map       MapType
 	Flags     MapFlags
+	// BeginStatus is write_begin's error when it failed (no write_end
+	// follows): -EAGAIN where a RWF_NOWAIT write would have to read a
+	// block (syncwrite.go).
+	BeginStatus int
+	// MayBeAbsent: the kernel may have returned before this step (an
+	// EAGAIN the guest saw could come from an earlier check), so the
+	// trace may lack it.
+	MayBeAbsent bool
 }
 
 func (c Callout) String() string {

@@ -173,6 +173,13 @@ func (m *Model) iomapWriteIter(pos, length, opEnd, limit int64, mp iomapping) (t
 		}
 		fs, fz := m.getFolio(pos, bytes)
 		bytes = min(bytes, fs+fz-pos)
+		if m.nowaitRefuses(pos, bytes, fs, fz, mp) {
+			// RWF_NOWAIT: write_begin returned EAGAIN (syncwrite.go).
+			m.record(Callout{Kind: CalloutWrite, Pos: pos, Len: bytes, FolioPos: fs, FolioSize: fz,
+				Map: mp.typ, Flags: mp.flags, BeginStatus: cases.EAGAIN, MayBeAbsent: m.rs.nowaitMaybe})
+			m.iomapWriteFailed(pos, bytes)
+			return total, true
+		}
 		m.iomapWriteBegin(pos, bytes, fs, fz, mp)
 		copied := min(bytes, max(limit-pos, 0))
 		written := int64(0)
@@ -209,7 +216,11 @@ func (m *Model) storeData(pos, n int64) {
 	if n <= 0 {
 		return
 	}
-	cases.FillData(m.content[pos:pos+n], m.opIndex, pos)
+	if m.feed != nil {
+		m.feed(m.content[pos:pos+n], pos)
+	} else {
+		cases.FillData(m.content[pos:pos+n], m.opIndex, pos)
+	}
 	first, end := m.blockRange(pos, pos+n)
 	for i := first; i < end; i++ {
 		m.blocks[i].lastOp = int32(m.opIndex)
@@ -402,5 +413,6 @@ func (m *Model) freeBlocks(first, end int64) {
 		m.blocks[i].alloc = aHole
 		m.blocks[i].flags &^= fDirty
 		m.blocks[i].lastOp = -1
+		m.cowBreak(i)
 	}
 }

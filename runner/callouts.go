@@ -20,7 +20,22 @@ const (
 	evBegin     = "iomap_write_begin"
 	evEnd       = "iomap_write_end"
 	evFolioDone = "iomap_folio_done"
+	// evPutFolio (v3) follows a step's end as evFolioDone does in v2: the
+	// file system's iomap_write_ops->put_folio ran.
+	evPutFolio = "iomap_put_folio"
 )
+
+// postFolioHook is the hook whose event the kernel exports, which tells the
+// revision's callout model apart (reference.PostFolioHook).
+func postFolioHook(events []string) reference.PostFolioHook {
+	switch {
+	case slices.Contains(events, evPutFolio):
+		return reference.PostFolioPut
+	case slices.Contains(events, evFolioDone):
+		return reference.PostFolioDone
+	}
+	return reference.PostFolioNone
+}
 
 // CalloutCheck says whether a run compared the recorded callout sequence
 // with the model, and why not if it did not.
@@ -40,6 +55,8 @@ func newCalloutCheck(events []string) CalloutCheck {
 	switch {
 	case c.Applies && slices.Contains(events, evFolioDone):
 		c.Note = "compared with the model (iomap_write_begin, iomap_write_end, iomap_folio_done)"
+	case c.Applies && slices.Contains(events, evPutFolio):
+		c.Note = "compared with the model (iomap_write_begin, iomap_write_end, iomap_put_folio)"
 	case c.Applies:
 		c.Note = "compared with the model (iomap_write_begin, iomap_write_end)"
 	case len(events) == 0:
@@ -61,10 +78,11 @@ type callout struct {
 	// NoEnd: write_begin succeeded but no write_end followed (a stale
 	// mapping makes iomap_write_iter break out after the begin).
 	NoEnd bool
-	// Done: the file system's folio_done callout ran after the end (v2).
+	// Done: the file system's post-step hook ran after the end (v2's
+	// folio_done, v3's put_folio).
 	Done bool
-	// Unshare: the step belongs to iomap_unshare_iter, which the model
-	// never produces (no case unshares).
+	// Unshare: the step belongs to iomap_unshare_iter (op WRITE|UNSHARE),
+	// from FALLOC_FL_UNSHARE_RANGE.
 	Unshare bool
 	// MapUnpredicted: the mapping type and IOMAP_F_NEW were left out of
 	// the comparison (xfs, see mappingPredicted).
@@ -241,9 +259,9 @@ func parseTrace(lines []string) ([]callout, error) {
 			if err := ev.mapping(c); err != nil {
 				return nil, fmt.Errorf("trace line %d: %w", i, err)
 			}
-		case evFolioDone:
+		case evFolioDone, evPutFolio:
 			if len(out) == 0 || open || out[len(out)-1].Pos != pos || out[len(out)-1].Done {
-				return nil, fmt.Errorf("trace line %d: folio_done at pos %#x does not follow a write_end there", i, pos)
+				return nil, fmt.Errorf("trace line %d: %s at pos %#x does not follow a write_end there", i, strings.TrimPrefix(ev.name, "iomap_"), pos)
 			}
 			out[len(out)-1].Done = true
 		default:
@@ -259,19 +277,24 @@ func parseTrace(lines []string) ([]callout, error) {
 // expectedCallouts is the model's sequence as the kernel would trace it.
 // The buffer-head path of ext2/ext4 (CalloutAops) goes through
 // ->write_begin/->write_end of the address space, never through iomap, so
-// it leaves no iomap events. With iomap_folio_done exported (v2), a
-// folio_done follows every step in a gfs2 jdata mapping that is not
-// inline: v2's gfs2_iomap_begin_write installs the callout for
-// `!gfs2_is_stuffed(ip) && gfs2_is_jdata(ip)`, and iomap calls it after
-// each write, zero and unshare step (v2 0002 and 0004).
-func expectedCallouts(m *reference.Model, folioDone bool) []attributedCallout {
+// it leaves no iomap events. A post-step hook's event follows the steps
+// after which the revision's hook runs (reference.PostFolioHook): v2's
+// folio_done after every step in a gfs2 jdata mapping that is not inline,
+// v3's put_folio after every gfs2 step.
+func expectedCallouts(m *reference.Model, hook reference.PostFolioHook) []attributedCallout {
 	var in []attributedCallout
 	for _, c := range m.Callouts() {
 		if c.Kind == reference.CalloutAops {
 			continue
 		}
+		if c.Kind == reference.CalloutUnshare {
+			continue // compared as byte ranges, see checkUnshare
+		}
 		e := callout{Callout: c}
-		e.Done = folioDone && m.Geometry().FS == "gfs2" && c.Map == reference.MapMapped && c.Flags&reference.FlagBufferHead != 0
+		// The trace side carries the begin's status outside the
+		// model's Callout: move it there, so both compare alike.
+		e.Status, e.BeginStatus = c.BeginStatus, 0
+		e.Done = hook.Runs(m.Geometry().FS, c)
 		in = append(in, attributedCallout{c: e, op: c.Op})
 	}
 	return in
@@ -380,8 +403,19 @@ func mergeable(p, c callout) bool {
 }
 
 // checkCallouts compares the callouts the kernel recorded for a case with
-// the model's, and fails the verdict at the first difference.
+// the model's, v2's folio_done included if folioDone, and fails the verdict
+// at the first difference.
 func checkCallouts(v *Verdict, m *reference.Model, ops []cases.Op, trace []string, folioDone bool) {
+	hook := reference.PostFolioNone
+	if folioDone {
+		hook = reference.PostFolioDone
+	}
+	checkCalloutsWith(v, m, ops, trace, hook)
+}
+
+// checkCalloutsWith is checkCallouts for the revision whose post-step hook
+// is hook (postFolioHook of the kernel's events).
+func checkCalloutsWith(v *Verdict, m *reference.Model, ops []cases.Op, trace []string, hook reference.PostFolioHook) {
 	got, err := parseTrace(trace)
 	if err != nil {
 		v.fail("callouts", -1, "cannot read the recorded trace: %v", err)
@@ -403,7 +437,7 @@ func checkCallouts(v *Verdict, m *reference.Model, ops []cases.Op, trace []strin
 		slices.Sort(cuts)
 		cuts = slices.Compact(cuts)
 	}
-	want := coalesce(expectedCallouts(m, folioDone), mappings, large, cuts)
+	want := coalesce(dropAbsent(expectedCallouts(m, hook), got), mappings, large, cuts)
 	have := coalesce(gotA, mappings, large, cuts)
 	opName := func(i int) string {
 		if i < 0 || i >= len(ops) {
@@ -444,14 +478,68 @@ func checkCallouts(v *Verdict, m *reference.Model, ops []cases.Op, trace []strin
 			v.fail("callouts", -1, "callout %d: expected none, got %s (%d unexpected, %s)", j, have[j].c, len(have)-j, after)
 			return
 		case j >= len(have):
-			v.fail("callouts", -1, "callout %d of %s: expected %s, got none (%d missing)", i, opName(want[i].op), want[i].c, len(want)-i)
+			v.fail("callouts", -1, "callout %d of %s (%d of the case): expected %s, got none (%d missing)", inOp(want, i), opName(want[i].op), i, want[i].c, len(want)-i)
 			return
 		case !cmp.Equal(want[i].c, have[j].c):
-			v.fail("callouts", -1, "callout %d of %s: expected %s, got %s", i, opName(want[i].op), want[i].c, have[j].c)
+			v.fail("callouts", -1, "callout %d of %s (%d of the case) %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
+				calloutDiff(want[i].c, have[j].c), want[i].c)
 			return
 		}
 		i, j = i+1, j+1
 	}
+}
+
+// inOp is the index of want[i] among the steps of its own op.
+func inOp(want []attributedCallout, i int) int {
+	n := 0
+	for k := i - 1; k >= 0 && want[k].op == want[i].op; k-- {
+		n++
+	}
+	return n
+}
+
+// calloutDiff names the fields in which two steps differ, each with both
+// values, so the reader need not compare two long records by eye.
+func calloutDiff(want, got callout) string {
+	var d []string
+	add := func(name string, w, g any) {
+		d = append(d, fmt.Sprintf("%s: kernel %v, model %v", name, g, w))
+	}
+	yes := func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
+	if want.Kind != got.Kind || want.Unshare != got.Unshare {
+		add("kind", want.Kind, got.Kind)
+	}
+	if want.Pos != got.Pos {
+		add("pos", fmt.Sprintf("%#x", want.Pos), fmt.Sprintf("%#x", got.Pos))
+	}
+	if want.Len != got.Len && !want.LenUnpredicted && !got.LenUnpredicted {
+		add("len", fmt.Sprintf("%#x", want.Len), fmt.Sprintf("%#x", got.Len))
+	}
+	if want.Copied != got.Copied {
+		add("copied", fmt.Sprintf("%#x", want.Copied), fmt.Sprintf("%#x", got.Copied))
+	}
+	if want.Written != got.Written {
+		add("written", fmt.Sprintf("%#x", want.Written), fmt.Sprintf("%#x", got.Written))
+	}
+	if want.Map != got.Map && !want.MapUnpredicted && !got.MapUnpredicted {
+		add("map", want.Map, got.Map)
+	}
+	if wf, gf := want.Flags&reference.PredictedFlags, got.Flags&reference.PredictedFlags; wf != gf {
+		add("flags", wf, gf)
+	}
+	if want.Status != got.Status {
+		add("begin-status", want.Status, got.Status)
+	}
+	if want.NoEnd != got.NoEnd {
+		add("write_end", yes(!want.NoEnd), yes(!got.NoEnd))
+	}
+	if want.Done != got.Done {
+		add("folio_done/put_folio after it", yes(want.Done), yes(got.Done))
+	}
+	if len(d) == 0 {
+		return "differs"
+	}
+	return "differs in " + strings.Join(d, "; ")
 }
 
 // covered reports whether [a, b) lies within the union of the spans made

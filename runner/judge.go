@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
@@ -39,6 +38,7 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
 	results := map[string]cases.Result{}
 	unmounted := map[string]cases.DiskResult{}
+	started, took := caseTimes(records)
 	for _, r := range records {
 		if r.Type != proto.Result {
 			continue
@@ -56,8 +56,8 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 	}
 	var vs []Verdict
-	for i, d := range plan.Disks {
-		t := o.Matrix[i]
+	for _, d := range plan.Disks {
+		t := Target{FS: d.FS, BlockSize: d.BlockSize}
 		dr, clean := unmounted[d.Name]
 		var rd ondisk.Reader
 		var openErr error
@@ -73,10 +73,16 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			for _, op := range f.Ops {
 				v.Ops = append(v.Ops, op.String())
 			}
+			if f.Race != nil {
+				v.Ops = append(v.Ops, raceOps(f.Race)...)
+			}
 			res, ok := results[d.Name+"/"+f.Case]
+			v.Seconds = took[d.Name+"/"+f.Case]
 			switch {
+			case !ok && !started[d.Name+"/"+f.Case]:
+				continue // never started: reported once, as not run (see notRun)
 			case !ok:
-				v.errorf("crash", "the guest never reported this case")
+				v.errorf("crash", "the guest never reported this case: it was running when the guest stopped")
 			case !clean:
 				// The guest died (or was killed) before unmounting this
 				// disk: what the case wrote may still have been in the page
@@ -87,15 +93,17 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("crash", "not judged on disk: the guest never unmounted %s, so its image may lack this case's data", d.Name)
 			case openErr != nil:
 				v.errorf("image", "%v", openErr)
+			case f.Race != nil:
+				checkRace(&v, t, o.largeFolios, f, res, rd)
 			default:
 				v.Trace = res.Trace
-				m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
+				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
 				switch {
-				case m == nil || !cc.Applies:
+				case s == nil || !cc.Applies:
 				case res.TraceErr != "":
 					v.errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
 				default:
-					checkCallouts(&v, m, f.Ops, res.Trace, slices.Contains(cc.Events, evFolioDone))
+					checkFilesCallouts(&v, s, f.Ops, res, postFolioHook(cc.Events))
 				}
 			}
 			if ok {
@@ -104,10 +112,18 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			vs = append(vs, v)
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
-		fv := Verdict{Case: "(unmount+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		if !clean && !diskStarted(started, d) {
+			continue // the guest never got to this disk: not run
+		}
 		switch {
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
+		case dr.MountErr != "":
+			// Its cases are reported as not run, with this cause.
+			fv.errorf("mount", "%s", dr.MountErr)
+			vs = append(vs, fv)
+			continue
 		case dr.UnmountErr != "":
 			fv.fail("unmount", -1, "%s", dr.UnmountErr)
 		}
@@ -123,11 +139,11 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 	return vs
 }
 
-// checkCase holds one case's file against the model. It returns the model
-// when the case got as far as its bytes being judged (nil when it was
-// skipped or could not be judged), for the callout comparison.
-func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
-	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
+// checkCase holds every file of a case against the model. It returns the
+// model set when the case got as far as its bytes being judged (nil when it
+// was skipped or could not be judged), for the callout comparison.
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt, corruptLast bool) *reference.Set {
+	s, merr := reference.RunSetObserved(geometry(t, largeFolios), f.Ops, res.Returned)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
@@ -146,10 +162,45 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 			v.fail("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
 		}
 	}
-	ino, err := rd.Inode(res.Ino)
+	checkReturned(v, s, f.Ops, res.Returned)
+	for _, i := range s.Files() {
+		checkReads(v, s.File(i), f.Ops, res)
+	}
+	inos := map[int]uint64{}
+	for _, i := range s.Files() {
+		ino, ok := fileIno(res, i)
+		if !ok {
+			v.errorf("guest", "the guest reported no inode for file %d (%s)", i, cases.FileName(f.File, i))
+			return nil
+		}
+		inos[i] = ino
+		var ev *evidence
+		if i == 0 {
+			ev = &evidence{geometry: geometry(t, largeFolios), ops: f.Ops}
+		}
+		if !checkFile(v, t, s.File(i), f.Ops, rd, ino, filePrefix(f.File, i), corrupt, corruptLast, ev) {
+			return nil
+		}
+		// A recorded finding is a deviation of one file's bytes: the
+		// evidence it is held to is the case's own file, and only in a
+		// single-file case (another file's failure is never a finding's).
+		if ev != nil && v.Status == Fail && len(s.Files()) == 1 {
+			v.evidence = ev
+		}
+	}
+	checkSharing(v, t, s, rd, inos)
+	return s
+}
+
+// checkFile holds one file against its model; false when it could not be
+// judged (the verdict then says why).
+// ev, when set, receives the bytes compared and the blocks found wrong,
+// which a recorded kernel finding is held to (findings.go).
+func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondisk.Reader, ino uint64, prefix string, corrupt, corruptLast bool, ev *evidence) bool {
+	in, err := rd.Inode(ino)
 	if err != nil {
-		v.errorf("image", "inode %d: %v", res.Ino, err)
-		return nil
+		v.errorf("image", "%sinode %d: %v", prefix, ino, err)
+		return false
 	}
 	want := m.Content()
 	if corrupt && len(want) > 0 {
@@ -160,13 +211,24 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		}
 		want[i] ^= 0xff
 	}
-	if ino.Size != m.Size() {
-		v.fail("size", -1, "on-disk size %d, model %d", ino.Size, m.Size())
+	if corruptLast && len(want) > 0 {
+		// Test hook: flip the last non-zero expected byte (or the last).
+		i := len(want) - 1
+		for j := i; j >= 0; j-- {
+			if want[j] != 0 {
+				i = j
+				break
+			}
+		}
+		want[i] ^= 0xff
 	}
-	got, err := rd.ReadFile(res.Ino)
+	if in.Size != m.Size() {
+		v.fail("size", -1, "%son-disk size %d, model %d", prefix, in.Size, m.Size())
+	}
+	got, err := rd.ReadFile(ino)
 	if err != nil {
-		v.errorf("image", "read inode %d: %v", res.Ino, err)
-		return nil
+		v.errorf("image", "%sread inode %d: %v", prefix, ino, err)
+		return false
 	}
 	if off, n := firstDiff(want, got); off >= 0 {
 		end := min(off+n, int64(len(want)), int64(len(got)))
@@ -174,28 +236,40 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		if off < int64(len(want)) && want[off] != 0 {
 			blocks := m.Blocks()
 			if b := off / t.BlockSize; b < int64(len(blocks)) && blocks[b].LastOp >= 0 {
-				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, f.Ops[blocks[b].LastOp])
+				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, ops[blocks[b].LastOp])
 			}
 		}
-		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
-			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+		more := ""
+		if next, _ := firstDiff(want[min(end, int64(len(want))):], got[min(end, int64(len(got))):]); next >= 0 && end < int64(min(len(want), len(got))) {
+			more = fmt.Sprintf("; more bytes differ from offset %d", end+next)
+		}
+		v.fail("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s%s",
+			prefix, n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who, more)
 		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
-		v.fail("stale-data", int64(i), "the free-space poison pattern %q is visible in the file: stale disk contents exposed", mkfs.Poison)
+		v.fail("stale-data", int64(i), "%sthe free-space poison pattern %q is visible in the file: stale disk contents exposed", prefix, mkfs.Poison)
 	}
-	tail, err := rd.EOFTail(res.Ino)
+	tail, err := rd.EOFTail(ino)
 	if err != nil {
-		v.errorf("image", "EOF tail of inode %d: %v", res.Ino, err)
+		v.errorf("image", "%sEOF tail of inode %d: %v", prefix, ino, err)
 	} else if i := bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }); i >= 0 {
-		v.fail("eof-tail", m.Size()+int64(i), "the on-disk EOF block holds non-zero bytes past EOF: %s", hexSample(tail[i:], 16))
+		v.fail("eof-tail", m.Size()+int64(i), "%sthe on-disk EOF block holds non-zero bytes past EOF: %s", prefix, hexSample(tail[i:], 16))
 	}
-	checkBlocks(v, t, m, ino)
-	return m
+	n := len(v.Failures)
+	bad := checkBlocks(v, t, m, in)
+	for k := n; k < len(v.Failures); k++ {
+		v.Failures[k].Msg = prefix + v.Failures[k].Msg
+	}
+	if ev != nil {
+		ev.want, ev.got, ev.badBlocks = want, got, bad
+	}
+	return true
 }
 
-// checkBlocks compares the model's per-block expectations with the block map.
-func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
+// checkBlocks compares the model's per-block expectations with the block
+// map. It reports the first block that differs and returns them all.
+func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []int64 {
 	if stuffed, ok := m.Stuffed(); ok && stuffed != ino.Inline {
 		v.fail("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
 	}
@@ -207,26 +281,31 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
 		}
 		return ondisk.Hole
 	}
+	var bad []int64
+	failf := func(b int64, format string, args ...any) {
+		if len(bad) == 0 {
+			v.fail("holes", b*t.BlockSize, format, args...)
+		}
+		bad = append(bad, b)
+	}
 	for _, b := range m.Blocks() {
 		k := kindOf(b.Index)
 		switch b.State {
 		case reference.MustBeHole:
 			if k != ondisk.Hole && !b.MayBeAllocated {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
 			}
 		case reference.Data:
 			if k != ondisk.Data && k != ondisk.Inline {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
 			}
 		case reference.AllocatedZero:
 			if k == ondisk.Hole {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is a hole on disk; the model says it is allocated", b.Index)
-				return
+				failf(b.Index, "block %d is a hole on disk; the model says it is allocated", b.Index)
 			}
 		}
 	}
+	return bad
 }
 
 // kernelReports fails a verdict for every kernel report (WARNING, BUG,

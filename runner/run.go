@@ -54,6 +54,9 @@ type Options struct {
 	// Series, if set, is used instead of reading SeriesDir (bisect passes
 	// prefixes this way).
 	Series *kernel.Series
+	// AllowFuzz accepts hunks of SeriesDir's series that apply only with
+	// fuzz (kernel.Series.AllowFuzz).
+	AllowFuzz bool
 	// Revision names the series revision in reports ("baseline", "v1").
 	Revision string
 	// ConfigDir replaces the embedded kernel/config fragments.
@@ -79,9 +82,32 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Coverage, if set, runs a gcov kernel (kernel.Spec.Coverage); the
+	// guest then sends its counters (vmtest/guest/gcov.go).
+	Coverage *kernel.Coverage
+	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
+	// build --export): no source tree or compiler is needed, and Source,
+	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
+	// source's kernel release.
+	Prebuilt        *kernel.Artifact
+	PrebuiltVersion string
+	// KeepImages keeps every filesystem image; by default the images of
+	// filesystems whose cases all passed are removed after judging.
+	KeepImages bool
+	// Shard, if set, runs only that part of the (case, image) pairs; see
+	// shardPlan and `iomapct merge`.
+	Shard *Shard
+	// Repeat runs every case this many times (each in its own file, the
+	// repetitions named case@2, case@3, ...); Reproductions counts how
+	// often a failing case failed. 0 means once.
+	Repeat int
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
+	// CorruptExpectedLast is the same hook flipping the last non-zero
+	// expected byte instead: past a known finding's garbage, it proves a
+	// second difference in the case makes it FAIL, not KNOWN.
+	CorruptExpectedLast bool
 }
 
 // Stage is one timed step of a run.
@@ -105,18 +131,34 @@ type Report struct {
 	// Crash is set when a guest did not finish (no done record); with
 	// several VMs it names each VM that crashed and its disks.
 	Crash string `json:"crash,omitempty"`
+	// NotRun lists the cases that never ran and why (once per cause, not
+	// as an error per case).
+	NotRun []NotRun `json:"not_run,omitempty"`
 	// Console is the console log (one per VM, comma-separated).
 	Console string `json:"console_log"`
 	// Repro is the QEMU command line of the run (one line per VM).
 	Repro string  `json:"repro,omitempty"`
 	VMs   []VMRun `json:"vms"`
 	Out   string  `json:"out"`
+	// KernelKey is the kernel's cache key (source, series and config).
+	KernelKey string `json:"kernel_key,omitempty"`
+	// ImagesRemoved lists the disks whose images were removed after
+	// judging because every case on them passed (run --keep-images keeps
+	// them).
+	ImagesRemoved []string `json:"images_removed,omitempty"`
+	// Shard is set on a sharded run: which part of which plan it ran.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" || len(r.Verdicts) == 0 {
+	if r.Crash != "" || len(r.NotRun) > 0 {
 		return false
+	}
+	if len(r.Verdicts) == 0 {
+		// Nothing judged is a failure, except for a shard that was
+		// given nothing to run (more shards than pairs).
+		return r.Shard != nil && r.Shard.Kept == 0
 	}
 	for _, v := range r.Verdicts {
 		if v.Status != Pass && v.Status != Skip && v.Status != Known {
@@ -143,7 +185,7 @@ func (s *stager) done(name, note string) {
 // one is given), the series (Series, else SeriesDir, else none) and the
 // config fragments. `iomapct build` and Run share it.
 func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
-	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log}
+	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log, Coverage: o.Coverage}
 	var err error
 	if o.Source != nil {
 		spec.Source = *o.Source
@@ -156,6 +198,7 @@ func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, err
 		if spec.Series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
 			return spec, err
 		}
+		spec.Series.AllowFuzz = o.AllowFuzz
 	}
 	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
 	return spec, err
@@ -183,42 +226,53 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
+	// Every op must be one the guest can run and the model can judge:
+	// checked before anything is built or booted.
+	if err := validateCases(o); err != nil {
+		return nil, err
+	}
 	rep := &Report{Revision: o.Revision, Out: o.Out}
 	st := &stager{r: rep, log: o.Log, last: time.Now()}
+	// Whatever ends the run early (an interrupt during the build, a
+	// missing tool), report.json and junit.xml say how far it got.
+	reported := false
+	defer func() {
+		if !reported {
+			WriteReports(rep)
+		}
+	}()
 	cache, err := kernel.CacheDir()
 	if err != nil {
 		return nil, err
 	}
 
-	// Source and series.
-	spec, err := o.KernelSpec(ctx, cache)
-	if err != nil {
-		return nil, err
-	}
-	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
-	st.done("source", spec.Source.ID)
-
-	// Kernel.
-	art, err := kernel.Build(ctx, cache, spec)
+	art, version, err := o.kernel(ctx, cache, st)
 	if err != nil {
 		return rep, err
 	}
-	rep.Kernel = art.BzImage
+	rep.Kernel, rep.KernelKey = art.BzImage, art.Key
 	if o.largeFolios, err = largeFolios(art.Config); err != nil {
 		return rep, err
 	}
-	note := "built " + art.Key
-	if art.Cached {
-		note = "cached " + art.Key
-	}
-	st.done("build", note)
 
 	// Images, plan, initramfs.
-	plan, err := makePlan(ctx, o)
+	plan, err := makePlan(ctx, o, rep)
 	if err != nil {
 		return rep, err
 	}
-	st.done("images", fmt.Sprintf("%d filesystems", len(plan.Disks)))
+	pairs := 0
+	for _, d := range plan.Disks {
+		pairs += len(d.Files)
+	}
+	note := fmt.Sprintf("%d filesystems, %d cases selected, %d (case, image) pairs", len(plan.Disks), len(o.Cases), pairs)
+	if rep.Shard != nil {
+		note += fmt.Sprintf(", shard %s: %d of %d (case, image) pairs", rep.Shard.Shard, rep.Shard.Kept, rep.Shard.Pairs)
+	}
+	st.done("images", note)
+	if len(plan.Disks) == 0 {
+		// More shards than pairs: this one has nothing to run, and says so.
+		return rep, WriteReports(rep)
+	}
 	agent := o.Agent
 	if agent == "" {
 		if agent, err = BuildAgent(ctx, filepath.Join(cache, "agent")); err != nil {
@@ -257,9 +311,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	outs := runVMs(ctx, machines, runs)
 	records, events, vmErr := mergeOutcomes(rep, outs)
-	if vmErr != nil && len(records) == 0 {
-		return rep, vmErr // no VM ran at all: nothing to judge
-	}
 	var boot time.Duration
 	for _, vm := range rep.VMs {
 		boot = max(boot, vm.Boot)
@@ -284,14 +335,56 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Judge what came back, even when a VM failed to run: results already
 	// produced are reported before the error is.
 	rep.Callouts = newCalloutCheck(events)
-	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
-	applyFindings(spec.Source.Version, rep.Verdicts)
+	// Judged to the end even after an interrupt: fsck of a disk the guest
+	// unmounted must not die of the cancelled context and read as a
+	// failure of the kernel.
+	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
+	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
+	if vmErr != nil {
+		markStopped(rep.Verdicts, vmErr.Error())
+	}
+	applyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
+	if !o.KeepImages {
+		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
+	}
 	st.done("check", summary(rep.Verdicts))
+	reported = true
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}
 	return rep, vmErr
+}
+
+// kernel finds the kernel to boot, and the version of its source: the one
+// given prebuilt (run --kernel), or the source and series built, or found
+// in the cache. It fills the report's source and series fields and logs the
+// source and build stages.
+func (o Options) kernel(ctx context.Context, cache string, st *stager) (*kernel.Artifact, string, error) {
+	rep := st.r
+	if o.Prebuilt != nil {
+		a := o.Prebuilt
+		rep.SourceID, rep.SeriesID, rep.Patches = a.SourceID, a.SeriesID, a.Patches
+		st.done("source", a.SourceID+" (prebuilt)")
+		st.done("build", "prebuilt "+a.Key+", every file checked against its manifest")
+		return a, o.PrebuiltVersion, nil
+	}
+	spec, err := o.KernelSpec(ctx, cache)
+	if err != nil {
+		return nil, "", err
+	}
+	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
+	st.done("source", spec.Source.ID)
+	art, err := kernel.Build(ctx, cache, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	note := "built " + art.Key
+	if art.Cached {
+		note = "cached " + art.Key
+	}
+	st.done("build", note)
+	return art, spec.Source.Version, nil
 }
 
 func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
@@ -300,16 +393,35 @@ func imagePath(out, disk string) string { return filepath.Join(out, "images", di
 // and reading it is quick, yet big enough for every case.
 const ImageSize = 64 << 20
 
-func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
-	plan := &cases.Plan{}
+// makePlan lists every image's cases, keeps the shard's part when the run
+// is sharded (rep.Shard says which), and makes the images that are left.
+func makePlan(ctx context.Context, o Options, rep *Report) (*cases.Plan, error) {
+	plan, err := planCases(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Shard != nil {
+		info := shardPlan(plan, *o.Shard)
+		rep.Shard = &info
+	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "images"), 0o755); err != nil {
 		return nil, err
 	}
-	for i, t := range o.Matrix {
-		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize, Device: fmt.Sprintf("/dev/vd%c", 'a'+i)}
-		if err := mkfs.Make(ctx, mkfs.Spec{FS: t.FS, BlockSize: t.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
+	for i, d := range plan.Disks {
+		plan.Disks[i].Device = fmt.Sprintf("/dev/vd%c", 'a'+i)
+		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d.Name, err)
 		}
+	}
+	return plan, nil
+}
+
+// planCases is the whole run's plan, without images: every target with
+// the cases that apply to it.
+func planCases(o Options) (*cases.Plan, error) {
+	plan := &cases.Plan{}
+	for _, t := range o.Matrix {
+		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize}
 		for _, c := range o.Cases {
 			if !c.AppliesTo(t.FS) {
 				continue
@@ -318,7 +430,14 @@ func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.Files = append(d.Files, cases.FilePlan{Case: c.Name, File: c.Name, Ops: ops})
+			r, err := raceOf(c, t.BlockSize)
+			if err != nil {
+				return nil, err
+			}
+			for k := 0; k < max(1, o.Repeat); k++ {
+				name := RepeatName(c.Name, k)
+				d.Files = append(d.Files, cases.FilePlan{Case: name, File: name, Ops: ops, Race: r})
+			}
 		}
 		plan.Disks = append(plan.Disks, d)
 	}
@@ -338,6 +457,10 @@ func crashSummary(out *vmtest.Outcome) string {
 	for _, r := range out.Stream.Records {
 		if r.Type == proto.Start {
 			last = r.Name
+		}
+		if r.Type == proto.Log && r.Name == proto.AgentPanic {
+			first, _, _ := strings.Cut(r.Error, "\n")
+			return fmt.Sprintf("the guest agent panicked while running %s: %s (stack in %s and on the console)", last, first, out.Results)
 		}
 	}
 	msg := fmt.Sprintf("the guest died without a done record while running %s", last)
@@ -412,7 +535,7 @@ func writeRepros(o Options, vs []Verdict) {
 	dir := filepath.Join(o.Out, "repro")
 	for i := range vs {
 		v := &vs[i]
-		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 {
+		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 || stopped(*v) {
 			continue
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,12 @@ type Machine struct {
 	// OnRecord, if set, sees each result record as it arrives (live
 	// progress); records are on disk in results.jsonl before it is called.
 	OnRecord func(proto.Record)
+	// Stdin, if set, is the guest's serial console input, and Console
+	// receives the console output as it comes (besides console.log): an
+	// interactive session (iomapct shell). A terminal given as Stdin is
+	// put in raw mode by QEMU for the session.
+	Stdin   io.Reader
+	Console io.Writer
 }
 
 // Outcome is how a VM run ended.
@@ -144,7 +151,7 @@ func (m Machine) Args(results string) []string {
 	// interrupt routing in the MP table, so virtio devices get no IRQ and
 	// the guest hangs (seen here).
 	args := []string{"-M", "pc", "-accel", accel,
-		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
+		"-m", fmt.Sprint(mem), "-smp", smp(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", m.Kernel, "-initrd", m.Initramfs,
 		"-append", strings.TrimSpace(BaseAppend + tscAppend(accel) + " " + m.Append),
@@ -219,16 +226,28 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 		return nil, err
 	}
 	defer resultsF.Close()
+	resultsW := &stickyWriter{w: resultsF, name: o.Results}
 
 	args := m.Args("socket,path=" + sock)
 	cmd := exec.Command(m.QEMU, args...)
+	// QEMU never outlives us: the kernel kills it when we die, even by
+	// SIGKILL (PR_SET_PDEATHSIG; it fires when the thread that started it
+	// exits, and Go only ends threads locked by LockOSThread, which this
+	// package never does). Its own process group keeps a terminal's ^C
+	// from reaching it behind our back: we end it (see below) after the
+	// records so far are safe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	o.Cmdline = shellQuote(append([]string{m.QEMU}, m.Args("file,path="+filepath.Join(m.Dir, "repro-results.jsonl"))...))
 	// exec copies QEMU's output into the console and Wait waits for the
 	// copies, so the last lines before an exit are never lost.
 	o.Started = time.Now()
-	con := newConsole(consoleF, o.Started)
+	con := newConsole(&stickyWriter{w: consoleF, name: o.ConsoleLog}, o.Started)
 	serialOut, qemuErr := con.stream(false), con.stream(true)
 	cmd.Stdout, cmd.Stderr = serialOut, qemuErr
+	if m.Console != nil {
+		cmd.Stdout = io.MultiWriter(serialOut, m.Console)
+	}
+	cmd.Stdin = m.Stdin
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
@@ -246,7 +265,9 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 		}
 		defer conn.Close()
 		port <- conn
-		tee := io.TeeReader(conn, resultsF)
+		// A failed write (a full disk) must not stop the reading, which
+		// would stall the guest; it is kept and reported after the run.
+		tee := io.TeeReader(conn, resultsW)
 		s, _ := proto.Read(tee, func(r proto.Record) {
 			if o.Ready.IsZero() {
 				o.Ready = time.Now()
@@ -304,7 +325,14 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	ln.Close() // unblocks Accept if QEMU never connected
 	o.Stream = <-resultsDone
 	if ctx.Err() != nil {
-		return o, fmt.Errorf("VM run interrupted: %w", ctx.Err())
+		return o, fmt.Errorf("VM run interrupted: %w", context.Cause(ctx))
+	}
+	// The records are in memory whatever happened to the files; a file
+	// that could not be written is an infrastructure error naming it.
+	for _, err := range []error{resultsW.failed(), con.failed()} {
+		if err != nil {
+			return o, err
+		}
 	}
 	if killed == "" {
 		if err := externalKill(cmd.ProcessState, con.qemuLines(), wd.snapshot(), o.Results); err != nil {
@@ -395,4 +423,43 @@ func shellQuote(args []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, " ")
+}
+
+// stickyWriter writes through to w until a write fails, then keeps the
+// first error and swallows the rest, so the stream feeding it keeps moving.
+type stickyWriter struct {
+	w    io.Writer
+	name string
+	mu   sync.Mutex
+	err  error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		if _, err := s.w.Write(p); err != nil {
+			s.err = err // an *os.PathError names the file
+			if _, ok := err.(*os.PathError); !ok {
+				s.err = fmt.Errorf("writing %s: %w", s.name, err)
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (s *stickyWriter) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// smp is the -smp value for n vCPUs. Without ACPI the guest finds its CPUs
+// in SeaBIOS's MP table, which lists one per socket: "-smp 2" boots one
+// CPU, "-smp 2,sockets=2,cores=1" boots two.
+func smp(n int) string {
+	if n <= 1 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d,sockets=%d,cores=1", n, n)
 }
