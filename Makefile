@@ -6,6 +6,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 REVISION ?= baseline
 RUN_FLAGS ?=
+# The crash check after the run (iomapct run --crash): quick, full or off.
+CRASH ?= quick
 
 .PHONY: all deps build agent vet unit test test-kernel selftest bench clean
 
@@ -36,7 +38,7 @@ test: deps vet
 	$(GO) test -count=1 -timeout 80m ./...
 
 test-kernel: deps build agent
-	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent $(RUN_FLAGS)
+	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent --crash $(CRASH) $(RUN_FLAGS)
 
 # The mutation self-test: build every mutant of kernel/mutants and check
 # the catalogue kills it (SELFTEST_FLAGS e.g. "--all" or "--mutants a,b").

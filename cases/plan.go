@@ -29,6 +29,15 @@ type DiskPlan struct {
 	Device    string     `json:"device"` // /dev/vda, ...
 	MountOpts string     `json:"mount_opts,omitempty"`
 	Files     []FilePlan `json:"files"`
+	// Crash runs the disk for a power cut (iomapct crash): each file is
+	// created durably first, a marker (vmtest/logwrites.Marker) is written
+	// to the raw device at MarkerOffset after every op, and the disk is
+	// never unmounted; the host cuts the power after the last op.
+	Crash        bool  `json:"crash,omitempty"`
+	MarkerOffset int64 `json:"marker_offset,omitempty"`
+	// Recover only mounts the disk (journal or log recovery) and unmounts
+	// it, reporting both in its DiskResult; a crash image gets this.
+	Recover bool `json:"recover,omitempty"`
 }
 
 // FilePlan is one case run: a file in the root of the filesystem.
@@ -89,7 +98,8 @@ type DiskResult struct {
 	Disk       string `json:"disk"`
 	UnmountErr string `json:"unmount_err,omitempty"`
 	// MountErr says the disk could not be mounted, with the kernel's
-	// console lines that explain it; none of its cases ran.
+	// console lines that explain it; none of its cases ran (for a Recover
+	// disk: its recovery mount failed).
 	MountErr string `json:"mount_err,omitempty"`
 	// Kernel holds warnings and worse logged by the unmount.
 	Kernel []string `json:"kernel,omitempty"`

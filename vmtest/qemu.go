@@ -24,9 +24,16 @@ type Machine struct {
 	// Append is added to the kernel command line.
 	Append string
 	// Disks are raw images attached as virtio-blk vda, vdb, ... in order.
-	Disks  []string
-	MemMiB int // default 512
-	CPUs   int // default 1
+	Disks []string
+	// WriteLogs, where set (same index as Disks), records every write and
+	// flush the guest sends to that disk into the named file, through
+	// QEMU's blklogwrites driver (see LoggedDriveArgs).
+	WriteLogs []string
+	// PackDisks attaches the disks as the eight functions of consecutive
+	// PCI slots (see PackedDriveArgs), for many more disks than slots.
+	PackDisks bool
+	MemMiB    int // default 512
+	CPUs      int // default 1
 	// Dir receives console.log (timestamped) and results.jsonl.
 	Dir string
 	// Timeout bounds the whole VM; 0 means 10 minutes.
@@ -155,6 +162,14 @@ func (m Machine) Args(results string) []string {
 		"-device", "virtserialport,chardev=results,name=" + proto.PortName,
 	}
 	for i, d := range m.Disks {
+		if i < len(m.WriteLogs) && m.WriteLogs[i] != "" {
+			args = append(args, LoggedDriveArgs(i, d, m.WriteLogs[i])...)
+			continue
+		}
+		if m.PackDisks {
+			args = append(args, PackedDriveArgs(i, d)...)
+			continue
+		}
 		args = append(args,
 			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=disk%d,cache=unsafe", d, i),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=disk%d", i))

@@ -19,6 +19,9 @@ import (
 type Env struct {
 	// Remount unmounts and mounts the filesystem again.
 	Remount func() error
+	// AfterOp, if set, runs after each op that succeeded (a crash run
+	// writes its marker there); its error stops the sequence like the op's.
+	AfterOp func(index int) error
 }
 
 // fsJournalDataFl is FS_JOURNAL_DATA_FL from include/uapi/linux/fs.h.
@@ -71,6 +74,12 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 		}
 		res.Returned = append(res.Returned, n)
 		res.OpsDone = i + 1
+		if env.AfterOp != nil {
+			if err := env.AfterOp(i); err != nil {
+				res.Err = fmt.Sprintf("after op %d (%s): %v", i, op, err)
+				break
+			}
+		}
 	}
 	for _, i := range fs.order {
 		var st unix.Stat_t

@@ -68,9 +68,20 @@ func main() {
 		return
 	}
 	for _, d := range plan.Disks {
+		if d.Crash {
+			runCrashDisk(em, klog, d)
+			continue
+		}
+		if d.Recover {
+			recoverDisk(em, klog, d)
+			continue
+		}
 		runDisk(em, tr, klog, d)
 	}
 	em.Emit(proto.Done, "", nil, nil)
+	if crashPlan(plan) {
+		powerCut() // no sync, no unmount: the host judges the write log
+	}
 }
 
 func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases.DiskPlan) {

@@ -59,6 +59,7 @@ commands:
   minimise FILE shrink a failing op sequence on one filesystem to a short repro
   compare       run several revisions (default baseline,v1,v2,v3) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
+  crash         cut the power at every flush of the crash cases, recover, judge what fsync promised
   build         build (or find in the cache) the kernel for a revision and print its path
   coverage      run on a gcov kernel and report the write path's lines reached (lcov tracefile too)
   series check  say whether a series applies, without building
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "crash":
+		return cmdCrash(ctx, args[1:])
 	case "coverage":
 		return cmdCoverage(ctx, args[1:])
 	case "merge":
@@ -350,12 +353,17 @@ func cmdRun(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	crashMode := fs.String("crash", "off", "after the run, the crash check on the same kernel (iomapct crash): off, quick (a few cases per filesystem) or full (the crash catalogue)")
 	bisectExit := fs.Bool("bisect-exit", false, "exit as `git bisect run` expects: 0 good, 1 bad, 125 when the tree does not apply, build or boot, 128 when iomapct itself cannot run")
 	if err := fs.Parse(args); err != nil {
 		if *bisectExit && !errors.Is(err, flag.ErrHelp) {
 			return bisectAbort
 		}
 		return parseExit(err)
+	}
+	if err := checkCrashMode(*crashMode); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct run:", err)
+		return exitUsage
 	}
 	opts, err := rf.optionsWithSeries(ctx, rf.revision)
 	if err != nil {
@@ -386,7 +394,10 @@ func cmdRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "iomapct run --bisect-exit: %d (%s)\n", b, map[int]string{bisectGood: "good", bisectBad: "bad", bisectSkip: "skip: cannot test this commit", bisectAbort: "abort the bisection"}[b])
 		return b
 	}
-	return code
+	if err != nil {
+		return code
+	}
+	return crashAfterRun(ctx, opts, *crashMode, code)
 }
 
 func exitCode(rep *runner.Report) int {
