@@ -123,7 +123,7 @@ func covers(f *Finding, kernelVersion string, v Verdict) bool {
 		return false
 	}
 	for _, fl := range v.Failures {
-		if !slices.Contains(f.Checks, fl.Check) {
+		if !slices.Contains(f.Checks, string(fl.Check)) {
 			return false
 		}
 		if f.Garbage && fl.Check == "content" && !fl.ModelZero {

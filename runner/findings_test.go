@@ -7,7 +7,7 @@ import (
 )
 
 func TestFindingsCoverOnlyWhatTheyRecord(t *testing.T) {
-	fail := func(fs string, bs int64, c string, checks ...string) Verdict {
+	fail := func(fs string, bs int64, c string, checks ...Check) Verdict {
 		v := Verdict{FS: fs, BlockSize: bs, Case: c, Disk: fs, Status: Fail}
 		for _, ch := range checks {
 			// The recorded deviations all leave garbage where the model

@@ -82,12 +82,12 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	v := Verdict{Status: Pass}
 	checkCase(&v, tg, false, plan, res, rd, false)
 	require.Equal(t, Fail, v.Status)
-	var checks []string
+	var checks []Check
 	for _, fl := range v.Failures {
 		checks = append(checks, fl.Check)
 	}
-	assert.Contains(t, checks, "content")
-	assert.Contains(t, checks, "stale-data")
+	assert.Contains(t, checks, Check(CheckContent))
+	assert.Contains(t, checks, Check(CheckStaleData))
 	assert.Equal(t, int64(100), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "the model says zero")
 	assert.True(t, v.Failures[0].ModelZero)

@@ -12,7 +12,7 @@ import (
 type MinimiseResult struct {
 	Ops []cases.Op
 	// Check is the failure kind that was preserved while shrinking.
-	Check string
+	Check Check
 	Runs  int
 }
 
