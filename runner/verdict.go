@@ -23,7 +23,7 @@ const (
 // Failure is one check that did not hold.
 type Failure struct {
 	// Check names the invariant (one of Checks).
-	Check Check `json:"check"`
+	Check Check  `json:"check"`
 	Msg   string `json:"msg"`
 	// Offset is the first file (or image, for fsck) byte at fault, -1 if
 	// not about a byte.
