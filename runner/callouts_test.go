@@ -89,7 +89,7 @@ func TestCalloutsDifferenceNamesCalloutOpAndBothSides(t *testing.T) {
 	require.Equal(t, Fail, v.Status)
 	require.Len(t, v.Failures, 1)
 	f := v.Failures[0]
-	assert.Equal(t, "callouts", f.Check)
+	assert.Equal(t, Check("callouts"), f.Check)
 	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c): expected write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=(not compared), "+
 		"got write pos=0x2f9c len=0x64 copied=0x64 written=0x64 map=(not compared)", f.Msg)
 }

@@ -36,24 +36,8 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 // and the images into verdicts; cc says whether the callout sequences are
 // compared.
 func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
-	results := map[string]cases.Result{}
-	unmounted := map[string]cases.DiskResult{}
-	for _, r := range records {
-		if r.Type != proto.Result {
-			continue
-		}
-		if strings.HasSuffix(r.Name, "/umount") {
-			var dr cases.DiskResult
-			if r.Decode(&dr) == nil {
-				unmounted[dr.Disk] = dr
-			}
-			continue
-		}
-		var cr cases.Result
-		if err := r.Decode(&cr); err == nil {
-			results[cr.Disk+"/"+cr.Case] = cr
-		}
-	}
+	g := readRecords(records)
+	results, unmounted := g.cases, g.unmounted
 	var vs []Verdict
 	for i, d := range plan.Disks {
 		t := o.Matrix[i]
@@ -63,7 +47,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		img, err := os.Open(imagePath(o.Out, d.Name))
 		if err == nil {
 			defer img.Close()
-			rd, openErr = OpenImage(d.FS, img)
+			rd, openErr = openImage(d.FS, img)
 		} else {
 			openErr = err
 		}
@@ -75,6 +59,10 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			res, ok := results[d.Name+"/"+f.Case]
 			switch {
 			case !ok:
+				if bad := g.badFor(d.Name + "/" + f.Case); len(bad) > 0 {
+					v.errorf(CheckResults, "%s", bad[0])
+					break
+				}
 				v.errorf("crash", "the guest never reported this case")
 			case !clean:
 				// The guest died (or was killed) before unmounting this
@@ -104,7 +92,10 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
 		fv := Verdict{Case: "(unmount+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		badUnmount := g.badFor(d.Name)
 		switch {
+		case !clean && len(badUnmount) > 0:
+			fv.errorf(CheckResults, "the unmount record did not decode: %s", badUnmount[0])
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
 		case dr.UnmountErr != "":
@@ -118,6 +109,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 		vs = append(vs, fv)
 	}
+	vs = append(vs, badVerdicts(o.Revision, g.bad)...)
 	sortVerdicts(vs)
 	return vs
 }

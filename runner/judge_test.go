@@ -62,7 +62,7 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	checkCase(&v, tg, false, plan, res, rd, true)
 	require.Equal(t, Fail, v.Status)
 	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
-	require.Equal(t, "content", v.Failures[0].Check)
+	require.Equal(t, Check("content"), v.Failures[0].Check)
 	assert.Equal(t, first, v.Failures[0].Offset)
 	assert.False(t, v.Failures[0].ModelZero, "the flipped byte is one the model has data for")
 	assert.Contains(t, v.Line(), "FAIL  ext4-1k  straddle-beyond-eof: content at offset 2972 (0xb9c)")
@@ -101,7 +101,7 @@ func TestKernelReportFailsTheCase(t *testing.T) {
 	v := Verdict{Status: Pass}
 	kernelReports(&v, strings.Split(string(con), "\n"))
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "console", v.Failures[0].Check)
+	assert.Equal(t, Check("console"), v.Failures[0].Check)
 	assert.Contains(t, v.Failures[0].Msg, "kernel warning during the case: WARNING in lkdtm_WARNING")
 
 	quiet := Verdict{Status: Pass}
@@ -132,7 +132,7 @@ func TestJudgeSkipsImageOfDiskNeverUnmounted(t *testing.T) {
 	c := byCase[plan.Case]
 	assert.Equal(t, Error, c.Status)
 	require.Len(t, c.Failures, 1)
-	assert.Equal(t, "crash", c.Failures[0].Check)
+	assert.Equal(t, Check("crash"), c.Failures[0].Check)
 	assert.Contains(t, c.Failures[0].Msg, "never unmounted ext4-1k")
 	fs := byCase["(unmount+fsck)"]
 	assert.Equal(t, Error, fs.Status)
@@ -171,7 +171,7 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 		}
 		require.Equal(t, Error, v.Status, "%v", v.Failures)
 		require.Len(t, v.Failures, 1)
-		assert.Equal(t, "callouts", v.Failures[0].Check)
+		assert.Equal(t, Check("callouts"), v.Failures[0].Check)
 		assert.Contains(t, v.Failures[0].Msg, "not compared: the trace ring buffer dropped events")
 		return
 	}

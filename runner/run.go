@@ -234,7 +234,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var mu sync.Mutex // OnRecord runs on each VM's reader goroutine
 	doneCases := 0
 	progress := func(r proto.Record) {
-		if r.Type != proto.Result || strings.HasSuffix(r.Name, "/umount") {
+		if r.Type != proto.Result || isUnmount(r) {
 			return
 		}
 		mu.Lock()

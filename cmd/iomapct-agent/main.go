@@ -98,5 +98,5 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		dr.UnmountErr = err.Error()
 	}
 	dr.Kernel = klog.Drain(4)
-	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+	em.Emit(proto.Unmount, d.Name, dr, nil)
 }
