@@ -218,6 +218,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if err := savePlan(o, plan, spec.Source.Version); err != nil {
+		return rep, err
+	}
 	st.done("images", fmt.Sprintf("%d filesystems", len(plan.Disks)))
 	agent := o.Agent
 	if agent == "" {

@@ -49,6 +49,7 @@ commands:
   minimise FILE shrink a failing op sequence on one filesystem to a short repro
   compare       run several revisions (default baseline,v1,v2,v3) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
+  judge RUNDIR  judge a finished run again from its images and records, without booting
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "judge":
+		return cmdJudge(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
