@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/internal/shell"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -122,3 +123,12 @@ func badVerdicts(revision string, bad []badRecord) []Verdict {
 
 // openImage opens an image for judging; tests replace it with a fake.
 var openImage = OpenImage
+
+// replayCommand is the shell line that replays one failing case's ops file.
+func replayCommand(o Options, opsFile string, v *Verdict) string {
+	words := []string{"iomapct", "replay", opsFile, "--fs", v.FS, "--bs", fmt.Sprint(v.BlockSize), "--revision", o.Revision}
+	if o.SeriesDir != "" {
+		words = append(words, "--series", o.SeriesDir)
+	}
+	return shell.Join(words...)
+}

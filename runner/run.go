@@ -426,10 +426,6 @@ func writeRepros(o Options, vs []Verdict) {
 		if os.WriteFile(p, []byte(text), 0o644) != nil {
 			continue
 		}
-		series := "--revision " + o.Revision
-		if o.SeriesDir != "" {
-			series += " --series " + o.SeriesDir
-		}
-		v.Repro = fmt.Sprintf("iomapct replay %s --fs %s --bs %d %s", p, v.FS, v.BlockSize, series)
+		v.Repro = replayCommand(o, p, v)
 	}
 }

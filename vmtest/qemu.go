@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iomapct/iomapct/internal/shell"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -371,13 +372,4 @@ func askDump(conn net.Conn, dumped, exited <-chan struct{}) bool {
 // not wait for it.
 var dumpWait = 10 * time.Second
 
-func shellQuote(args []string) string {
-	var out []string
-	for _, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t'\"$,;&|<>()*?") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		out = append(out, a)
-	}
-	return strings.Join(out, " ")
-}
+func shellQuote(args []string) string { return shell.Join(args...) }
