@@ -24,7 +24,8 @@ func safe(s string) bool {
 // Quote returns s as one shell word. Anything but the safe characters goes
 // in single quotes, inside which a POSIX shell takes every byte literally
 // (backslash, backtick, $, !, newline included) except the single quote
-// itself, which is closed, escaped and reopened: '\”.
+// itself, which is written by closing the quotes, escaping it and
+// reopening them.
 func Quote(s string) string {
 	if safe(s) {
 		return s
