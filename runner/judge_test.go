@@ -19,15 +19,21 @@ import (
 )
 
 // judgeImage plays the guest without a VM: it writes what the model
-// predicts into a directory, lets mkfs.ext4 -d put it in an image, and
+// predicts into a directory, lets the pinned mkfs.ext4 (-d) put it in an image, and
 // returns the reader and the guest-style result for the file.
 func judgeImage(t *testing.T, content []byte) (cases.FilePlan, cases.Result, *os.File) {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
 	img := filepath.Join(t.TempDir(), "img")
-	require.NoError(t, mkfs.Make(context.Background(), mkfs.Spec{FS: "ext4", BlockSize: 1024, Size: 8 << 20, Path: img}))
-	out, err := exec.Command("mkfs.ext4", "-F", "-q", "-b", "1024", "-E", "nodiscard", "-d", dir, img).CombinedOutput()
+	spec := mkfs.Spec{FS: "ext4", BlockSize: 1024, Size: 8 << 20, Path: img}
+	require.NoError(t, mkfs.Make(context.Background(), spec)) // poisoned free space
+	// The production format (mkfs.Args), populated from dir: mke2fs -d
+	// writes the file at mkfs time, over the poisoned image.
+	args, err := mkfs.Args(spec)
+	require.NoError(t, err)
+	args = append(args[:len(args)-1:len(args)-1], "-d", dir, img)
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	f, err := os.Open(img)
 	require.NoError(t, err)
