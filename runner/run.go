@@ -348,6 +348,9 @@ func crashSummary(out *vmtest.Outcome) string {
 		for _, r := range crash.Classify(con) {
 			if r.Fatal {
 				msg += fmt.Sprintf(": %s (console line %d)", r.Title, r.Line)
+				if r.Case != "" && r.Case != last {
+					msg += fmt.Sprintf(", logged during case %s by the console's markers", r.Case)
+				}
 				break
 			}
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/iomapct/iomapct/vmtest/crash"
 )
 
 // iomapct judge on a real run (ext4 at 1k and 4k, two VMs, three cases, two
@@ -18,7 +20,8 @@ import (
 // re-judging's time; the others stay the run's). Then, with one image
 // removed and the plan's corruption hook switched on, it names the missing
 // image, keeps that disk's verdicts, and re-judges the other disk into
-// failures: the verdicts are recomputed, not copied.
+// failures: the verdicts are recomputed, not copied. On the way, the run's
+// console logs show the guest's case markers (crash attribution works).
 func TestJudgeReproducesARealRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: needs a real run (builds and boots the baseline kernel)")
@@ -45,6 +48,22 @@ func TestJudgeReproducesARealRun(t *testing.T) {
 	require.Equal(t, exitPass, code)
 	ran, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)
+
+	// The guest's case markers reach the loglevel=5 console, so console
+	// lines (a WARN, a panic) are attributed to the case that ran.
+	attributed := map[string]bool{}
+	for _, vm := range []string{"vm-0", "vm-1"} {
+		con, err := os.ReadFile(filepath.Join(dir, vm, "console.log"))
+		require.NoError(t, err)
+		for name := range crash.Attribute(con) {
+			attributed[name] = true
+		}
+	}
+	for _, disk := range []string{"ext4-1k", "ext4-4k"} {
+		for _, c := range []string{"straddle-beyond-eof", "append-series", "pollute-then-dio-extend"} {
+			assert.True(t, attributed[disk+"/"+c], "no console markers for %s/%s", disk, c)
+		}
+	}
 
 	judgeOut, _, code := cli("judge", dir)
 	require.Equal(t, exitPass, code)
