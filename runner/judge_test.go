@@ -169,7 +169,7 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 	require.NoError(t, err)
 	records := []proto.Record{
 		{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data},
-		{Type: proto.Result, Name: "ext4-1k/umount", Data: umount},
+		{Type: proto.Unmount, Name: "ext4-1k", Data: umount},
 	}
 	for _, v := range judge(context.Background(), o, p, records, newCalloutCheck([]string{evBegin, evEnd})) {
 		if v.Case != plan.Case {
