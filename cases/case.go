@@ -50,6 +50,9 @@ var Catalogue = seqCases(
 	iovCases,
 	directMmapCases,
 	largeCases,
+	reflinkCases,
+	copyRangeCases,
+	multiFileCases,
 )
 
 func seqCases(groups ...[]Case) []Case {

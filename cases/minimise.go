@@ -81,6 +81,13 @@ func smaller(o Op) []Op {
 	if o.Kind == DirectWrite {
 		align = directAlign(o)
 	}
+	if o.Kind == Clone || o.Kind == Dedupe {
+		// FICLONERANGE and FIDEDUPERANGE want block-aligned offsets and
+		// lengths: keep the alignment of the original, as for O_DIRECT.
+		v := o
+		v.Off |= o.SrcOff
+		align = directAlign(v)
+	}
 	lens := shrinkValues(o.Len, align, 1)
 	offs := shrinkValues(o.Off, align, 0)
 	switch o.Kind {

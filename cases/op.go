@@ -58,7 +58,8 @@ const (
 
 // Kinds lists every kind, in a stable order.
 var Kinds = []Kind{PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PolluteEOF,
-	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData}
+	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData,
+	Clone, Dedupe, CopyRange, Unshare}
 
 // Op is one operation of a sequence.
 type Op struct {
@@ -69,8 +70,17 @@ type Op struct {
 	Segs []int64 `json:"segs,omitempty"`
 	// Copied is how many leading bytes of a ShortCopy's buffer are mapped.
 	Copied int64 `json:"copied,omitempty"`
-	// KeepSize selects FALLOC_FL_KEEP_SIZE for Fallocate and ZeroRange.
+	// KeepSize selects FALLOC_FL_KEEP_SIZE for Fallocate, ZeroRange and
+	// Unshare.
 	KeepSize bool `json:"keep_size,omitempty"`
+	// File is the case file the op acts on: 0 is the case's own file, N
+	// the file <name>.<N> beside it (see multifile.go). Sync, DropCaches
+	// and Remount act on the whole filesystem and take none.
+	File int `json:"file,omitempty"`
+	// Src and SrcOff name the source file and offset of Clone, Dedupe and
+	// CopyRange; File and Off are the destination.
+	Src    int   `json:"src,omitempty"`
+	SrcOff int64 `json:"src_off,omitempty"`
 }
 
 // Writes reports whether the op stores data bytes produced by Data.
@@ -112,7 +122,14 @@ func FillData(b []byte, index int, off int64) {
 func (o Op) String() string {
 	var sb strings.Builder
 	sb.WriteString(string(o.Kind))
+	if o.File != 0 {
+		// Written first so every kind's numbers keep their places.
+		fmt.Fprintf(&sb, " f=%d", o.File)
+	}
 	switch o.Kind {
+	case Clone, Dedupe, CopyRange:
+		fmt.Fprintf(&sb, " %d %#x %#x %#x", o.Src, o.SrcOff, o.Off, o.Len)
+		return sb.String()
 	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData:
 		return sb.String()
 	case Truncate:
@@ -167,6 +184,12 @@ func ParseOp(line string) (Op, error) {
 		switch {
 		case w == "keep_size":
 			o.KeepSize = true
+		case strings.HasPrefix(w, "f="):
+			v, err := num(strings.TrimPrefix(w, "f="))
+			if err != nil {
+				return Op{}, err
+			}
+			o.File = int(v)
 		case strings.HasPrefix(w, "segs="):
 			for _, s := range strings.Split(strings.TrimPrefix(w, "segs="), ",") {
 				v, err := num(s)
@@ -195,6 +218,8 @@ func ParseOp(line string) (Op, error) {
 		want = 0
 	case Truncate, Append:
 		want = 1
+	case Clone, Dedupe, CopyRange:
+		want = 4
 	}
 	if len(nums) != want {
 		return Op{}, fmt.Errorf("op %q: want %d numbers, got %d", line, want, len(nums))
@@ -206,6 +231,11 @@ func ParseOp(line string) (Op, error) {
 		o.Len = nums[0]
 	case want == 2:
 		o.Off, o.Len = nums[0], nums[1]
+	case want == 4:
+		if nums[0] < 0 || nums[0] >= MaxFiles {
+			return Op{}, fmt.Errorf("op %q: source file %d is not in [0, %d)", line, nums[0], MaxFiles)
+		}
+		o.Src, o.SrcOff, o.Off, o.Len = int(nums[0]), nums[1], nums[2], nums[3]
 	}
 	return o, o.Validate()
 }
@@ -239,8 +269,8 @@ func (o Op) Validate() error {
 	if o.Kind != ShortCopy && o.Copied != 0 {
 		return fmt.Errorf("op %s: only shortcopy takes copied", o.Kind)
 	}
-	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange {
-		return fmt.Errorf("op %s: only fallocate and zero take keep_size", o.Kind)
+	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange && o.Kind != Unshare {
+		return fmt.Errorf("op %s: only fallocate, zero and unshare take keep_size", o.Kind)
 	}
-	return nil
+	return o.validateFiles()
 }

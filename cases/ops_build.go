@@ -55,6 +55,9 @@ var (
 	// withZeroRange: gfs2_fallocate rejects FALLOC_FL_ZERO_RANGE.
 	withZeroRange = []string{"ext4", "xfs"}
 	onlyGFS2      = []string{"gfs2"}
+	// onlyXFS: the shared-extent ops need ->remap_file_range, which only
+	// xfs has of the four.
+	onlyXFS = []string{"xfs"}
 )
 
 // pageSize is the guest's page size (x86-64); cases that straddle pages or

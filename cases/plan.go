@@ -5,6 +5,19 @@ package cases
 // random sequence) and the model runs the very same ops.
 type Plan struct {
 	Disks []DiskPlan `json:"disks"`
+	// Shell, if set, asks for an interactive session instead of a run: the
+	// agent mounts every disk, runs its files' ops, then starts a shell on
+	// the console (iomapct shell).
+	Shell *ShellPlan `json:"shell,omitempty"`
+}
+
+// ShellPlan is an interactive session in the guest.
+type ShellPlan struct {
+	// Shell is the shell's path in the initramfs, Args its arguments;
+	// Path is its PATH.
+	Shell string   `json:"shell"`
+	Args  []string `json:"args,omitempty"`
+	Path  string   `json:"path"`
 }
 
 // DiskPlan is one filesystem image attached to the VM.
@@ -50,6 +63,17 @@ type Result struct {
 	// Kernel holds the kernel log records of level KERN_WARNING or worse
 	// logged while the case ran (read from /dev/kmsg in the guest).
 	Kernel []string `json:"kernel,omitempty"`
+	// Files are the case's other files (index 1 and up, see FilesOf);
+	// Ino, Size and Trace above are file 0's.
+	Files []FileResult `json:"files,omitempty"`
+}
+
+// FileResult is the end state of one more file of a case.
+type FileResult struct {
+	Index int      `json:"index"`
+	Ino   uint64   `json:"ino"`
+	Size  int64    `json:"size"`
+	Trace []string `json:"trace,omitempty"`
 }
 
 // DiskResult is what the guest reports when it unmounts a disk.

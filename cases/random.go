@@ -71,8 +71,9 @@ func Random(seed int64, n int, bs int64, fs string) []Op {
 		g.menu = append(g.menu, k)
 		g.sum += k.weight
 	}
+	mg := newMultiGen(seed)
 	for len(out) < n {
-		for _, o := range g.next() {
+		for _, o := range append(mg.maybe(g), g.next()...) {
 			if len(out) < n {
 				out = append(out, o)
 			}

@@ -74,7 +74,7 @@ func TestRandomSequencesRunInTheModel(t *testing.T) {
 		for _, bs := range sizes {
 			for seed := int64(0); seed < 8; seed++ {
 				ops := cases.Random(seed, 150, bs, fs)
-				_, err := reference.Run(geometryFor(fs, bs), ops)
+				_, err := reference.RunSet(geometryFor(fs, bs), ops)
 				if err != nil {
 					assert.False(t, errors.Is(err, reference.ErrUnsupported), "%s-%d seed %d: %v", fs, bs, seed, err)
 					assert.False(t, errors.Is(err, reference.ErrInvalid), "%s-%d seed %d: %v", fs, bs, seed, err)

@@ -78,7 +78,11 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
 	}
-	work := filepath.Join(cache, "work", hashStrings(spec.Source.ID, cfg.Hash())[:16])
+	workID := hashStrings(spec.Source.ID, cfg.Hash())[:16]
+	if spec.Source.Commit != "" {
+		workID = gitWorkID(spec.Source, cfg.Hash())
+	}
+	work := filepath.Join(cache, "work", workID)
 	unlock, err := lock(work + ".lock")
 	if err != nil {
 		return nil, err
@@ -89,7 +93,11 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		return a, nil
 	}
 	tree := filepath.Join(work, "src")
-	if err := ensureTree(ctx, spec.Source.Dir, tree, spec.Source.Owned); err != nil {
+	if spec.Source.Commit != "" {
+		if err := syncGitTree(ctx, spec.Source, tree, work); err != nil {
+			return nil, err
+		}
+	} else if err := ensureTree(ctx, spec.Source.Dir, tree, spec.Source.Owned); err != nil {
 		return nil, err
 	}
 	if err := syncSeries(ctx, spec.Source.Dir, tree, work, spec.Series); err != nil {

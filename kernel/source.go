@@ -23,6 +23,10 @@ type Source struct {
 	// ID identifies the content: the tarball hash, or the git commit plus
 	// a dirty marker. It goes into every report and every cache key.
 	ID string
+	// Commit is the checked-out commit of a git tree given as
+	// --kernel-src ("" for a tarball or a plain directory): such a tree
+	// keeps one work tree across commits (gitsync.go).
+	Commit string
 	// Owned is true for a tree iomapct extracted into its cache: nothing
 	// ever writes to it, so a work tree may share its files by hard link
 	// instead of copying 1.5 GB. A user's tree is always copied, because
@@ -86,8 +90,10 @@ func FromDir(ctx context.Context, dir string) (Source, error) {
 		return Source{}, err
 	}
 	id := "linux-" + v + " dir " + dir
+	commit := ""
 	if out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "HEAD").Output(); err == nil {
-		id = "linux-" + v + " git " + strings.TrimSpace(string(out))
+		commit = strings.TrimSpace(string(out))
+		id = "linux-" + v + " git " + commit
 		st, err := exec.CommandContext(ctx, "git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output()
 		if err == nil && len(st) > 0 {
 			// A dirty tree has no stable identity: hash the diff so two
@@ -96,7 +102,7 @@ func FromDir(ctx context.Context, dir string) (Source, error) {
 			id += " dirty:" + hashStrings(string(diff))[:12]
 		}
 	}
-	return Source{Dir: dir, Version: v, ID: id}, nil
+	return Source{Dir: dir, Version: v, ID: id, Commit: commit}, nil
 }
 
 // topDir finds the single directory a tarball unpacked into.

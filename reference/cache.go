@@ -83,6 +83,9 @@ func (m *Model) setBlockFlags(a, b int64, f uint8) {
 	first, end := m.blockRange(a, b)
 	for i := first; i < end; i++ {
 		m.blocks[i].flags |= f
+		if f&fDirty != 0 {
+			m.cowBreak(i)
+		}
 	}
 }
 

@@ -148,6 +148,7 @@ func (m *Model) zeroEdges(off, end int64) {
 					m.blocks[i].flags |= fUptodate
 				}
 				m.blocks[i].flags |= fDirty
+				m.cowBreak(i)
 			}
 		}
 	}
@@ -192,6 +193,7 @@ func (m *Model) zeroRange(off, length int64, keep bool) error {
 	for i := first; i < last; i++ {
 		if b := &m.blocks[i]; b.alloc == aHole || b.alloc == aDelalloc && b.flags&fDirty == 0 {
 			b.alloc = aUnwritten
+			m.cowBreak(i)
 		}
 	}
 	if !keep && end > m.size {

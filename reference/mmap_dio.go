@@ -59,6 +59,7 @@ func (m *Model) pageMkwrite(fs, fz int64) {
 			}
 		}
 		b.flags |= fUptodate | fDirty
+		m.cowBreak(i)
 	}
 }
 
@@ -141,6 +142,7 @@ func (m *Model) directRange(off, end int64) {
 	for i := first; i < last; i++ {
 		m.blocks[i].alloc = aWritten
 		m.blocks[i].lastOp = int32(m.opIndex)
+		m.cowBreak(i) // xfs_direct_write_iomap_begin: a shared block is written to a COW fork block
 	}
 	if end > m.size {
 		m.size = end

@@ -25,7 +25,13 @@
 // rather than zeroed. Apply wraps ErrUnsupported for ops the fs lacks and
 // ErrInvalid for ops the kernel would refuse.
 //
-// Not modelled: xfs reflink/COW and IOMAP_F_STALE revalidation, background
+// Several files and shared extents (clone, dedupe, copy_file_range,
+// unshare) are modelled by Set in reflink.go.
+//
+// Not modelled: IOMAP_F_STALE revalidation, xfs's COW fork beyond what
+// copy-on-write needs (its preallocation decides only mapping edges and
+// which extra blocks an unshare rewrites), readahead by copy_file_range's
+// source reads (the folios read are modelled, not the window), background
 // writeback and reclaim (the model only writes back on fsync/sync/msync,
 // drop_caches, remount, O_DIRECT and zero-range flushes, and never evicts
 // a clean folio on its own), folio allocation falling back to smaller
@@ -93,6 +99,14 @@ type Model struct {
 	skips    []Span
 	noCall   bool
 	opIndex  int
+
+	// Shared extents (reflink.go): reflink is XFS_DIFLAG2_REFLINK,
+	// broken lists the blocks that left a share group, and feed, when
+	// set, supplies the bytes a buffered write stores (copy_file_range's
+	// splice) instead of the op's own data.
+	reflink bool
+	broken  []brokenShare
+	feed    func(b []byte, pos int64)
 }
 
 // blk is the per-block state.
@@ -100,6 +114,9 @@ type blk struct {
 	alloc  uint8 // aHole.. aWritten
 	flags  uint8 // fUptodate, fDirty
 	lastOp int32
+	// share is the share group of the block's physical block (reflink.go),
+	// 0 when the block has storage of its own.
+	share int32
 }
 
 const (
@@ -359,6 +376,8 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		}
 	case cases.JournalData:
 		return m.setJournalData()
+	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
+		return fmt.Errorf("%w: %s acts on the files of a case: use RunSet", ErrInvalid, op.Kind)
 	default:
 		return fmt.Errorf("%w: unknown op kind %q", ErrInvalid, op.Kind)
 	}

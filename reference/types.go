@@ -134,9 +134,12 @@ const (
 	// CalloutAops: generic_perform_write's ->write_begin/->write_end on the
 	// buffer-head path (ext2, ext4); the iomap callouts never fire there.
 	CalloutAops
+	// CalloutUnshare: iomap_unshare_iter (buffered-io.c:1305-1347), from
+	// FALLOC_FL_UNSHARE_RANGE; traced as a write with op WRITE|UNSHARE.
+	CalloutUnshare
 )
 
-var calloutKindNames = [...]string{"write", "zero", "aops"}
+var calloutKindNames = [...]string{"write", "zero", "aops", "unshare"}
 
 func (k CalloutKind) String() string {
 	if int(k) < len(calloutKindNames) {

@@ -209,7 +209,11 @@ func (m *Model) storeData(pos, n int64) {
 	if n <= 0 {
 		return
 	}
-	cases.FillData(m.content[pos:pos+n], m.opIndex, pos)
+	if m.feed != nil {
+		m.feed(m.content[pos:pos+n], pos)
+	} else {
+		cases.FillData(m.content[pos:pos+n], m.opIndex, pos)
+	}
 	first, end := m.blockRange(pos, pos+n)
 	for i := first; i < end; i++ {
 		m.blocks[i].lastOp = int32(m.opIndex)
@@ -402,5 +406,6 @@ func (m *Model) freeBlocks(first, end int64) {
 		m.blocks[i].alloc = aHole
 		m.blocks[i].flags &^= fDirty
 		m.blocks[i].lastOp = -1
+		m.cowBreak(i)
 	}
 }

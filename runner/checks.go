@@ -28,6 +28,8 @@ const (
 	CheckModel       = "model"
 	CheckUnsupported = "unsupported"
 	CheckResults     = "results"
+	CheckReturned    = "returned"
+	CheckSharing     = "sharing"
 )
 
 // CheckInfo documents one check.
@@ -49,6 +51,8 @@ var Checks = []CheckInfo{
 	{CheckHoles, Fail, "blocks the model keeps as holes are holes, blocks it says hold data are mapped"},
 	{CheckStuffed, Fail, "gfs2's stuffed (inline) state equals the model's"},
 	{CheckShortCopy, Fail, "a short-copy op's write returned the bytes the model copies"},
+	{CheckReturned, Fail, "a copy_file_range/clone/dedupe op returned what the model expects (bytes copied, dedupe status)"},
+	{CheckSharing, Fail, "blocks the model shares after a clone, dedupe or copy_file_range share one physical block on disk, and no others do"},
 	{CheckCallouts, Fail, "the per-folio callouts the kernel traced equal the model's (Error when the trace cannot be trusted)"},
 	{CheckConsole, Fail, "the kernel logged no report (WARNING, BUG, oops, lockdep, hung task) while the case ran"},
 	{CheckUnmount, Fail, "the filesystem unmounted cleanly"},

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/iomapct/iomapct/kernel"
+	"text/tabwriter"
 )
 
 // Revision is one series revision to run.
@@ -118,33 +117,67 @@ func (c *Comparison) add(name string, rep *Report) {
 	}
 }
 
-// PrintComparison writes the table; rows whose revisions disagree are
-// marked with "<>" so a difference is visible at a glance.
-func PrintComparison(w io.Writer, c *Comparison) {
-	width := len("disk case")
-	for _, r := range c.Rows {
-		width = max(width, len(r))
-	}
-	fmt.Fprintf(w, "   %-*s", width, "disk case")
+// PrintComparison writes the rows whose revisions disagree (marked "<>")
+// or differ only by a flaky finding ("~"), then, for each disagreeing row,
+// every revision's check and message, then each revision's series and run
+// directory. PrintComparisonAll writes every row.
+func PrintComparison(w io.Writer, c *Comparison) { printComparison(w, c, false) }
+
+// PrintComparisonAll is PrintComparison with every row of the table.
+func PrintComparisonAll(w io.Writer, c *Comparison) { printComparison(w, c, true) }
+
+func printComparison(w io.Writer, c *Comparison, all bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprint(tw, "   disk case")
 	for _, r := range c.Revisions {
-		fmt.Fprintf(w, " %-9s", r)
+		fmt.Fprintf(tw, "\t%s", r)
 	}
-	fmt.Fprintln(w)
-	diffs, flaky := 0, 0
+	fmt.Fprintln(tw, "\t")
+	diffs, flaky, shown := 0, 0, 0
+	var differing []string
 	for _, row := range c.Rows {
 		mark := "  "
 		if c.Differs(row) {
 			mark = "<>"
 			diffs++
+			differing = append(differing, row)
 		} else if c.Flaky(row) {
 			mark = "~ "
 			flaky++
+		} else if !all {
+			continue
 		}
-		fmt.Fprintf(w, "%s %-*s", mark, width, row)
+		shown++
+		fmt.Fprintf(tw, "%s %s", mark, row)
 		for _, s := range c.Cells[row] {
-			fmt.Fprintf(w, " %-9s", s)
+			fmt.Fprintf(tw, "\t%s", s)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(tw, "\t")
+	}
+	tw.Flush()
+	if shown == 0 {
+		fmt.Fprintln(w, "   (every row agrees; -v prints them all)")
+	}
+	// What each revision said about a disagreeing row.
+	for _, row := range differing {
+		fmt.Fprintf(w, "\n<> %s\n", row)
+		for i, rep := range c.Reports {
+			v, ok := c.verdict(i, row)
+			switch {
+			case row == "(vm) crash":
+				if rep.Crash != "" {
+					fmt.Fprintf(w, "   %-9s %s\n", c.Revisions[i], rep.Crash)
+				} else {
+					fmt.Fprintf(w, "   %-9s no crash\n", c.Revisions[i])
+				}
+			case !ok:
+				fmt.Fprintf(w, "   %-9s no verdict\n", c.Revisions[i])
+			case len(v.Failures) == 0:
+				fmt.Fprintf(w, "   %-9s %s\n", c.Revisions[i], v.Status)
+			default:
+				fmt.Fprintf(w, "   %-9s %s %s\n", c.Revisions[i], v.Status, v.Failures[0])
+			}
+		}
 	}
 	var ids []string
 	for i, rep := range c.Reports {
@@ -154,79 +187,17 @@ func PrintComparison(w io.Writer, c *Comparison) {
 	if flaky > 0 {
 		fmt.Fprintf(w, "%d rows (~) differ only by a flaky kernel finding showing in some runs and not others\n", flaky)
 	}
+	for i, rep := range c.Reports {
+		fmt.Fprintf(w, "run directory %s: %s\n", c.Revisions[i], rep.Out)
+	}
 }
 
-// BisectResult names the first patch whose prefix fails.
-type BisectResult struct {
-	// First is the 1-based index of the first bad patch, 0 if even the
-	// unpatched kernel fails, -1 if the whole series passes.
-	First   int
-	Patch   string
-	Subject string
-	// Steps records each tested prefix length and whether it passed.
-	Steps []BisectStep
-}
-
-// BisectStep is one tested prefix.
-type BisectStep struct {
-	Patches int
-	Passed  bool
-	Crash   string
-}
-
-// Bisect finds the first patch of a series after which the run stops
-// passing, by binary search over series prefixes. Every prefix must build:
-// a series is supposed to be bisectable, and a build failure is reported
-// with the prefix that broke.
-func Bisect(ctx context.Context, o Options, s kernel.Series) (*BisectResult, error) {
-	res := &BisectResult{First: -1}
-	test := func(n int) (bool, error) {
-		ro := o
-		ro.SeriesDir = ""
-		prefix := s.Prefix(n)
-		ro.Series = &prefix
-		ro.Revision = fmt.Sprintf("prefix-%d", n)
-		ro.Out = fmt.Sprintf("%s/prefix-%d", o.Out, n)
-		fmt.Fprintf(o.Log, "== bisect: first %d of %d patches\n", n, len(s.Patches))
-		rep, err := Run(ctx, ro)
-		if err != nil {
-			return false, fmt.Errorf("prefix of %d patches: %w", n, err)
-		}
-		ok := rep.Passed()
-		res.Steps = append(res.Steps, BisectStep{Patches: n, Passed: ok, Crash: rep.Crash})
-		return ok, nil
-	}
-	first, err := firstBad(len(s.Patches), test)
-	res.First = first
-	if first > 0 {
-		res.Patch, res.Subject = s.Patches[first-1].Name, s.Patches[first-1].Subject
-	}
-	return res, err
-}
-
-// firstBad is the search behind Bisect: the smallest prefix length that
-// fails (0 if the unpatched kernel fails, -1 if the whole series passes),
-// testing the full series and the empty one first, then halving.
-func firstBad(n int, test func(int) (bool, error)) (int, error) {
-	ok, err := test(n)
-	if err != nil || ok {
-		return -1, err
-	}
-	if ok, err = test(0); err != nil || !ok {
-		return 0, err
-	}
-	lo, hi := 0, n // lo passes, hi fails
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		ok, err := test(mid)
-		if err != nil {
-			return -1, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
+// verdict finds revision i's verdict for a row ("disk case").
+func (c *Comparison) verdict(i int, row string) (Verdict, bool) {
+	for _, v := range c.Reports[i].Verdicts {
+		if v.Disk+" "+v.Case == row {
+			return v, true
 		}
 	}
-	return hi, nil
+	return Verdict{}, false
 }

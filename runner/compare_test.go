@@ -5,24 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
-
-func TestFirstBad(t *testing.T) {
-	for _, tc := range []struct{ n, bad, want int }{
-		{n: 5, bad: 3, want: 3}, {n: 5, bad: 1, want: 1}, {n: 5, bad: 5, want: 5},
-		{n: 5, bad: 0, want: 0}, {n: 5, bad: 99, want: -1}, {n: 1, bad: 1, want: 1},
-	} {
-		var tested []int
-		got, err := firstBad(tc.n, func(k int) (bool, error) {
-			tested = append(tested, k)
-			return k < tc.bad, nil
-		})
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got, "n=%d bad=%d (tested %v)", tc.n, tc.bad, tested)
-		assert.LessOrEqual(t, len(tested), 2+3, "binary search, not a scan")
-	}
-}
 
 func TestComparisonMarksDifferences(t *testing.T) {
 	mk := func(rev string, st ...Status) *Report {
@@ -45,8 +28,26 @@ func TestComparisonMarksDifferences(t *testing.T) {
 	var buf bytes.Buffer
 	PrintComparison(&buf, c)
 	assert.Contains(t, buf.String(), "<> xfs-4k b")
-	assert.Contains(t, buf.String(), "   xfs-4k a")
+	assert.NotContains(t, buf.String(), "   xfs-4k a", "agreeing rows only with -v")
 	assert.Contains(t, buf.String(), "2 of 3 rows differ")
+	// Each disagreeing row says what each revision found.
+	assert.Contains(t, buf.String(), "\n<> (vm) crash\n   baseline  no crash\n   v1        no crash\n   v2        guest died\n")
+	buf.Reset()
+	PrintComparisonAll(&buf, c)
+	assert.Contains(t, buf.String(), "   xfs-4k a")
+}
+
+// A differing row names the check and message of each revision's verdict,
+// and the table ends with every revision's run directory.
+func TestComparisonSaysWhy(t *testing.T) {
+	c := &Comparison{Cells: map[string][]Status{}}
+	c.add("baseline", &Report{Revision: "baseline", Out: "runs/x/baseline", Verdicts: []Verdict{{Disk: "gfs2-4k", Case: "j", Status: Pass}}})
+	c.add("v2b", &Report{Revision: "v2b", Out: "runs/x/v2b", Verdicts: []Verdict{{Disk: "gfs2-4k", Case: "j", Status: Fail,
+		Failures: []Failure{{Check: "callouts", Offset: -1, Msg: "callout 1 of op 2: folio_done missing"}}}}})
+	var buf bytes.Buffer
+	PrintComparison(&buf, c)
+	assert.Contains(t, buf.String(), "\n<> gfs2-4k j\n   baseline  PASS\n   v2b       FAIL callouts: callout 1 of op 2: folio_done missing\n")
+	assert.Contains(t, buf.String(), "run directory v2b: runs/x/v2b\n")
 }
 
 func TestComparisonToleratesFlakyFindingOnly(t *testing.T) {

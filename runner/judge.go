@@ -39,8 +39,8 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 	g := readRecords(records)
 	results, unmounted := g.cases, g.unmounted
 	var vs []Verdict
-	for i, d := range plan.Disks {
-		t := o.Matrix[i]
+	for _, d := range plan.Disks {
+		t := Target{FS: d.FS, BlockSize: d.BlockSize}
 		dr, clean := unmounted[d.Name]
 		var rd ondisk.Reader
 		var openErr error
@@ -76,13 +76,13 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				m := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
+				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
 				switch {
-				case m == nil || !cc.Applies:
+				case s == nil || !cc.Applies:
 				case res.TraceErr != "":
 					v.errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
 				default:
-					checkCalloutsWith(&v, m, f.Ops, res.Trace, postFolioHook(cc.Events))
+					checkFilesCallouts(&v, s, f.Ops, res, postFolioHook(cc.Events))
 				}
 			}
 			if ok {
@@ -91,7 +91,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			vs = append(vs, v)
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
-		fv := Verdict{Case: "(unmount+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
 		badUnmount := g.badFor(d.Name)
 		switch {
 		case !clean && len(badUnmount) > 0:
@@ -114,11 +114,11 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 	return vs
 }
 
-// checkCase holds one case's file against the model. It returns the model
-// when the case got as far as its bytes being judged (nil when it was
-// skipped or could not be judged), for the callout comparison.
-func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Model {
-	m, merr := reference.Run(geometry(t, largeFolios), f.Ops)
+// checkCase holds every file of a case against the model. It returns the
+// model set when the case got as far as its bytes being judged (nil when it
+// was skipped or could not be judged), for the callout comparison.
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Set {
+	s, merr := reference.RunSet(geometry(t, largeFolios), f.Ops)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
@@ -137,10 +137,30 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 			v.fail("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
 		}
 	}
-	ino, err := rd.Inode(res.Ino)
+	checkReturned(v, s, f.Ops, res.Returned)
+	inos := map[int]uint64{}
+	for _, i := range s.Files() {
+		ino, ok := fileIno(res, i)
+		if !ok {
+			v.errorf("guest", "the guest reported no inode for file %d (%s)", i, cases.FileName(f.File, i))
+			return nil
+		}
+		inos[i] = ino
+		if !checkFile(v, t, s.File(i), f.Ops, rd, ino, filePrefix(f.File, i), corrupt) {
+			return nil
+		}
+	}
+	checkSharing(v, t, s, rd, inos)
+	return s
+}
+
+// checkFile holds one file against its model; false when it could not be
+// judged (the verdict then says why).
+func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondisk.Reader, ino uint64, prefix string, corrupt bool) bool {
+	in, err := rd.Inode(ino)
 	if err != nil {
-		v.errorf("image", "inode %d: %v", res.Ino, err)
-		return nil
+		v.errorf("image", "%sinode %d: %v", prefix, ino, err)
+		return false
 	}
 	want := m.Content()
 	if corrupt && len(want) > 0 {
@@ -151,13 +171,13 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		}
 		want[i] ^= 0xff
 	}
-	if ino.Size != m.Size() {
-		v.fail("size", -1, "on-disk size %d, model %d", ino.Size, m.Size())
+	if in.Size != m.Size() {
+		v.fail("size", -1, "%son-disk size %d, model %d", prefix, in.Size, m.Size())
 	}
-	got, err := rd.ReadFile(res.Ino)
+	got, err := rd.ReadFile(ino)
 	if err != nil {
-		v.errorf("image", "read inode %d: %v", res.Ino, err)
-		return nil
+		v.errorf("image", "%sread inode %d: %v", prefix, ino, err)
+		return false
 	}
 	if off, n := firstDiff(want, got); off >= 0 {
 		end := min(off+n, int64(len(want)), int64(len(got)))
@@ -165,24 +185,28 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		if off < int64(len(want)) && want[off] != 0 {
 			blocks := m.Blocks()
 			if b := off / t.BlockSize; b < int64(len(blocks)) && blocks[b].LastOp >= 0 {
-				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, f.Ops[blocks[b].LastOp])
+				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, ops[blocks[b].LastOp])
 			}
 		}
-		v.fail("content", off, "%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
-			n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+		v.fail("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
+			prefix, n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
 		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
-		v.fail("stale-data", int64(i), "the free-space poison pattern %q is visible in the file: stale disk contents exposed", mkfs.Poison)
+		v.fail("stale-data", int64(i), "%sthe free-space poison pattern %q is visible in the file: stale disk contents exposed", prefix, mkfs.Poison)
 	}
-	tail, err := rd.EOFTail(res.Ino)
+	tail, err := rd.EOFTail(ino)
 	if err != nil {
-		v.errorf("image", "EOF tail of inode %d: %v", res.Ino, err)
+		v.errorf("image", "%sEOF tail of inode %d: %v", prefix, ino, err)
 	} else if i := bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }); i >= 0 {
-		v.fail("eof-tail", m.Size()+int64(i), "the on-disk EOF block holds non-zero bytes past EOF: %s", hexSample(tail[i:], 16))
+		v.fail("eof-tail", m.Size()+int64(i), "%sthe on-disk EOF block holds non-zero bytes past EOF: %s", prefix, hexSample(tail[i:], 16))
 	}
-	checkBlocks(v, t, m, ino)
-	return m
+	n := len(v.Failures)
+	checkBlocks(v, t, m, in)
+	for k := n; k < len(v.Failures); k++ {
+		v.Failures[k].Msg = prefix + v.Failures[k].Msg
+	}
+	return true
 }
 
 // checkBlocks compares the model's per-block expectations with the block map.

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/iomapct/iomapct/cases"
@@ -14,19 +15,32 @@ type MinimiseResult struct {
 	// Check is the failure kind that was preserved while shrinking.
 	Check Check
 	Runs  int
+	// BudgetSpent is true when the search stopped because the budget of VM
+	// runs ran out; otherwise no single op can be removed or shrunk
+	// further and still fail (1-minimal).
+	BudgetSpent bool
+	// Best is the run directory of the smallest failing candidate, the
+	// only one kept: every other try's directory is removed as soon as it
+	// is judged.
+	Best string
 }
 
 // Minimise shrinks ops that fail on target to a short sequence that still
 // fails the same check, one VM run per candidate (about two seconds each
 // under TCG). budget caps the runs; when it is spent the smallest failing
 // sequence found so far is returned.
-func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, budget int) (*MinimiseResult, error) {
+func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, budget int, progress func(string)) (*MinimiseResult, error) {
 	res := &MinimiseResult{}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	var lastOut string
 	run := func(cand []cases.Op) (*Verdict, error) {
 		ro := o
 		ro.Matrix = []Target{target}
 		ro.Cases = []cases.Case{{Name: "minimise", Gen: func(int64) []cases.Op { return cand }}}
 		ro.Out = filepath.Join(o.Out, fmt.Sprintf("try-%03d", res.Runs))
+		lastOut = ro.Out
 		res.Runs++
 		rep, err := Run(ctx, ro)
 		if err != nil {
@@ -47,9 +61,15 @@ func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, bud
 		return nil, fmt.Errorf("the sequence does not fail on %s (%s); nothing to minimise", target.Name(), first.Status)
 	}
 	res.Check = first.Failures[0].Check
+	res.Best = lastOut
+	progress(fmt.Sprintf("try %d/%d: %d ops fail %s on %s: minimising", res.Runs, budget, len(ops), res.Check, target.Name()))
 	var runErr error
 	res.Ops = cases.Minimise(ops, func(cand []cases.Op) bool {
-		if runErr != nil || res.Runs >= budget || ctx.Err() != nil {
+		if runErr != nil || ctx.Err() != nil {
+			return false
+		}
+		if res.Runs >= budget {
+			res.BudgetSpent = true
 			return false
 		}
 		v, err := run(cand)
@@ -57,15 +77,25 @@ func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, bud
 			runErr = err
 			return false
 		}
-		if v.Status != Fail {
-			return false
-		}
-		for _, f := range v.Failures {
-			if f.Check == res.Check {
-				return true
+		kept := false
+		if v.Status == Fail {
+			for _, f := range v.Failures {
+				if f.Check == res.Check {
+					kept = true
+				}
 			}
 		}
-		return false
+		// Only the best candidate's run directory stays: each try is a
+		// full set of images and logs.
+		if kept {
+			os.RemoveAll(res.Best)
+			res.Best = lastOut
+			progress(fmt.Sprintf("try %d/%d: %d ops still fail %s: kept", res.Runs, budget, len(cand), res.Check))
+		} else {
+			os.RemoveAll(lastOut)
+			progress(fmt.Sprintf("try %d/%d: %d ops: %s", res.Runs, budget, len(cand), v.Status))
+		}
+		return kept
 	})
 	return res, runErr
 }

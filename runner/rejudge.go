@@ -23,8 +23,6 @@ import (
 // judging that is not in report.json.
 type PlanFile struct {
 	Plan *cases.Plan `json:"plan"`
-	// Matrix is o.Matrix, index for index with Plan.Disks.
-	Matrix []Target `json:"matrix"`
 	// LargeFolios is read from the kernel's .config (the model's folio
 	// geometry depends on it).
 	LargeFolios bool `json:"large_folios"`
@@ -42,7 +40,7 @@ const planFileName = "plan.json"
 
 // savePlan writes plan.json into the run directory.
 func savePlan(o Options, plan *cases.Plan, kernelVersion string) error {
-	b, err := json.MarshalIndent(PlanFile{Plan: plan, Matrix: o.Matrix, LargeFolios: o.largeFolios,
+	b, err := json.MarshalIndent(PlanFile{Plan: plan, LargeFolios: o.largeFolios,
 		KernelVersion: kernelVersion, SeriesDir: o.SeriesDir, CorruptExpected: o.CorruptExpected}, "", " ")
 	if err != nil {
 		return err
@@ -58,8 +56,8 @@ const RunRecordName = "report.run.json"
 type Rejudged struct {
 	Report *Report
 	// Missing lists the disks whose image is gone (a run removes the
-	// images of filesystems whose cases all passed unless --keep-images
-	// is given): their verdicts are report.json's, not judged again.
+	// images of filesystems whose cases all passed unless KeepImages,
+	// --keep-images): their verdicts are report.json's, not judged again.
 	Missing []string
 }
 
@@ -82,8 +80,8 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 		}
 		return nil, err
 	}
-	if pf.Plan == nil || len(pf.Plan.Disks) != len(pf.Matrix) {
-		return nil, fmt.Errorf("%s: the plan's disks and the matrix do not match", filepath.Join(dir, planFileName))
+	if pf.Plan == nil {
+		return nil, fmt.Errorf("%s: no plan in it", filepath.Join(dir, planFileName))
 	}
 	rep := &Report{}
 	if err := readJSON(filepath.Join(dir, "report.json"), rep); err != nil {
@@ -105,7 +103,7 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 	o := Options{Out: out, Revision: rep.Revision, SeriesDir: pf.SeriesDir, largeFolios: pf.LargeFolios, CorruptExpected: pf.CorruptExpected}
 	plan := &cases.Plan{}
 	var missing []string
-	for i, d := range pf.Plan.Disks {
+	for _, d := range pf.Plan.Disks {
 		if _, err := os.Stat(imagePath(dir, d.Name)); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
@@ -114,7 +112,6 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 			continue
 		}
 		plan.Disks = append(plan.Disks, d)
-		o.Matrix = append(o.Matrix, pf.Matrix[i])
 	}
 	vs := judge(ctx, o, plan, records, rep.Callouts)
 	applyFindings(pf.KernelVersion, vs)

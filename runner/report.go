@@ -10,12 +10,23 @@ import (
 	"strings"
 )
 
-// PrintHuman writes the verdict lines, the per-filesystem verdict and, for
-// each failure, the detail a kernel developer needs to act.
-func PrintHuman(w io.Writer, r *Report) {
+// PrintHuman writes what a kernel developer reads first: only what did not
+// pass, grouped by how it failed (status, check, filesystem and the message
+// without its numbers) with a count and one full example per group, then
+// one line per filesystem, the recorded findings that showed, and the
+// closing count. PrintVerbose writes every verdict as well.
+func PrintHuman(w io.Writer, r *Report) { printHuman(w, r, false) }
+
+// PrintVerbose is PrintHuman with every verdict's line and every failure's
+// full account (iomapct -v).
+func PrintVerbose(w io.Writer, r *Report) { printHuman(w, r, true) }
+
+func printHuman(w io.Writer, r *Report, verbose bool) {
 	fmt.Fprintf(w, "kernel: %s, series %s (%d patches) [%s]\n", r.SourceID, r.SeriesID, r.Patches, r.Revision)
-	for _, v := range r.Verdicts {
-		fmt.Fprintln(w, v.Line())
+	if verbose {
+		for _, v := range r.Verdicts {
+			fmt.Fprintln(w, v.Line())
+		}
 	}
 	// One line per filesystem: PASS only if every case on it passed.
 	fsStatus := map[string]Status{}
@@ -29,26 +40,22 @@ func PrintHuman(w io.Writer, r *Report) {
 			fsStatus[v.FS] = Fail
 		}
 	}
-	fmt.Fprintln(w)
-	for _, fs := range order {
-		fmt.Fprintf(w, "%s %s\n", fsStatus[fs], fs)
-	}
-	for _, v := range r.Verdicts {
-		if v.Status != Fail && v.Status != Error {
-			continue
+	if verbose {
+		fmt.Fprintln(w)
+		for _, fs := range order {
+			fmt.Fprintf(w, "%s %s\n", fsStatus[fs], fs)
 		}
-		fmt.Fprintf(w, "\n--- %s %s on %s (%s)\n", v.Status, v.Case, v.Disk, v.Revision)
-		if len(v.Ops) > 0 {
-			fmt.Fprintf(w, "ops:\n")
-			for i, op := range v.Ops {
-				fmt.Fprintf(w, "  %2d %s\n", i, op)
+		for _, v := range r.Verdicts {
+			if v.Status == Fail || v.Status == Error {
+				fmt.Fprintln(w)
+				printVerdictDetail(w, v)
 			}
 		}
-		for _, f := range v.Failures {
-			fmt.Fprintf(w, "  %s\n", f)
-		}
-		if v.Repro != "" {
-			fmt.Fprintf(w, "repro: %s\n", v.Repro)
+	} else {
+		printGroups(w, groupFailures(r.Verdicts))
+		fmt.Fprintln(w)
+		for _, fs := range order {
+			fmt.Fprintf(w, "%s %s\n", fsStatus[fs], fs)
 		}
 	}
 	if r.Crash != "" {
@@ -68,12 +75,26 @@ func PrintHuman(w io.Writer, r *Report) {
 	for _, v := range r.Verdicts {
 		n[v.Status]++
 	}
-	findings := map[string]bool{}
+	known := map[string]int{}
+	var findings []string
 	for _, v := range r.Verdicts {
-		if v.Status == Known && !findings[v.Finding] {
-			findings[v.Finding] = true
-			fmt.Fprintf(w, "\nKNOWN kernel finding %s\n", v.Finding)
+		if v.Status == Known {
+			if known[v.Finding] == 0 {
+				findings = append(findings, v.Finding)
+			}
+			known[v.Finding]++
 		}
+	}
+	for _, f := range findings {
+		if verbose {
+			fmt.Fprintf(w, "\nKNOWN kernel finding %s\n", f)
+			continue
+		}
+		id, _, _ := strings.Cut(f, ":")
+		if len(findings) > 0 && f == findings[0] {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "KNOWN kernel finding %s: %d case(s) (README \"Kernel findings\"; -v for each)\n", id, known[f])
 	}
 	if r.Callouts.Note != "" {
 		fmt.Fprintf(w, "\ncallout sequence: %s\n", r.Callouts.Note)
@@ -83,7 +104,8 @@ func PrintHuman(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", n[Pass], n[Fail]+n[Error], n[Skip]+n[Known])
 }
 
-// WriteReports writes report.json and junit.xml into the run directory.
+// WriteReports writes report.json, report.ktap and junit.xml into the run
+// directory.
 func WriteReports(r *Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -92,12 +114,27 @@ func WriteReports(r *Report) error {
 	if err := os.WriteFile(filepath.Join(r.Out, "report.json"), b, 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(r.Out, "junit.xml"))
+	if err := writeFile(filepath.Join(r.Out, "report.ktap"), r, WriteKTAP); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(r.Out, "junit.xml"), r, WriteJUnit)
+}
+
+// writeFile renders r into path with one of the report writers; an error
+// closing the file (a full disk shows there) is an error of the write.
+func writeFile(path string, r *Report, render func(io.Writer, *Report) error) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return WriteJUnit(f, r)
+	if err := render(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 type junitSuites struct {

@@ -79,6 +79,18 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
+	// build --export): no source tree or compiler is needed, and Source,
+	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
+	// source's kernel release.
+	Prebuilt        *kernel.Artifact
+	PrebuiltVersion string
+	// KeepImages keeps every filesystem image; by default the images of
+	// filesystems whose cases all passed are removed after judging.
+	KeepImages bool
+	// Shard, if set, runs only that part of the (case, image) pairs; see
+	// shardPlan and `iomapct merge`.
+	Shard *Shard
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -111,12 +123,25 @@ type Report struct {
 	Repro string  `json:"repro,omitempty"`
 	VMs   []VMRun `json:"vms"`
 	Out   string  `json:"out"`
+	// KernelKey is the kernel's cache key (source, series and config).
+	KernelKey string `json:"kernel_key,omitempty"`
+	// ImagesRemoved lists the disks whose images were removed after
+	// judging because every case on them passed (run --keep-images keeps
+	// them).
+	ImagesRemoved []string `json:"images_removed,omitempty"`
+	// Shard is set on a sharded run: which part of which plan it ran.
+	Shard *ShardInfo `json:"shard,omitempty"`
 }
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" || len(r.Verdicts) == 0 {
+	if r.Crash != "" {
 		return false
+	}
+	if len(r.Verdicts) == 0 {
+		// Nothing judged is a failure, except for a shard that was
+		// given nothing to run (more shards than pairs).
+		return r.Shard != nil && r.Shard.Kept == 0
 	}
 	for _, v := range r.Verdicts {
 		if v.Status != Pass && v.Status != Skip && v.Status != Known {
@@ -190,38 +215,36 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
-	// Source and series.
-	spec, err := o.KernelSpec(ctx, cache)
-	if err != nil {
-		return nil, err
-	}
-	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
-	st.done("source", spec.Source.ID)
-
-	// Kernel.
-	art, err := kernel.Build(ctx, cache, spec)
+	art, version, err := o.kernel(ctx, cache, st)
 	if err != nil {
 		return rep, err
 	}
-	rep.Kernel = art.BzImage
+	rep.Kernel, rep.KernelKey = art.BzImage, art.Key
 	if o.largeFolios, err = largeFolios(art.Config); err != nil {
 		return rep, err
 	}
-	note := "built " + art.Key
-	if art.Cached {
-		note = "cached " + art.Key
-	}
-	st.done("build", note)
 
 	// Images, plan, initramfs.
-	plan, err := makePlan(ctx, o)
+	plan, err := makePlan(ctx, o, rep)
 	if err != nil {
 		return rep, err
 	}
-	if err := savePlan(o, plan, spec.Source.Version); err != nil {
+	if err := savePlan(o, plan, version); err != nil {
 		return rep, err
 	}
-	st.done("images", fmt.Sprintf("%d filesystems", len(plan.Disks)))
+	pairs := 0
+	for _, d := range plan.Disks {
+		pairs += len(d.Files)
+	}
+	note := fmt.Sprintf("%d filesystems, %d cases selected, %d (case, image) pairs", len(plan.Disks), len(o.Cases), pairs)
+	if rep.Shard != nil {
+		note += fmt.Sprintf(", shard %s: %d of %d (case, image) pairs", rep.Shard.Shard, rep.Shard.Kept, rep.Shard.Pairs)
+	}
+	st.done("images", note)
+	if len(plan.Disks) == 0 {
+		// More shards than pairs: this one has nothing to run, and says so.
+		return rep, WriteReports(rep)
+	}
 	agent := o.Agent
 	if agent == "" {
 		if agent, err = BuildAgent(ctx, filepath.Join(cache, "agent")); err != nil {
@@ -288,13 +311,47 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// produced are reported before the error is.
 	rep.Callouts = newCalloutCheck(events)
 	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
-	applyFindings(spec.Source.Version, rep.Verdicts)
+	applyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
+	if !o.KeepImages {
+		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
+	}
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}
 	return rep, vmErr
+}
+
+// kernel finds the kernel to boot, and the version of its source: the one
+// given prebuilt (run --kernel), or the source and series built, or found
+// in the cache. It fills the report's source and series fields and logs the
+// source and build stages.
+func (o Options) kernel(ctx context.Context, cache string, st *stager) (*kernel.Artifact, string, error) {
+	rep := st.r
+	if o.Prebuilt != nil {
+		a := o.Prebuilt
+		rep.SourceID, rep.SeriesID, rep.Patches = a.SourceID, a.SeriesID, a.Patches
+		st.done("source", a.SourceID+" (prebuilt)")
+		st.done("build", "prebuilt "+a.Key+", every file checked against its manifest")
+		return a, o.PrebuiltVersion, nil
+	}
+	spec, err := o.KernelSpec(ctx, cache)
+	if err != nil {
+		return nil, "", err
+	}
+	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
+	st.done("source", spec.Source.ID)
+	art, err := kernel.Build(ctx, cache, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	note := "built " + art.Key
+	if art.Cached {
+		note = "cached " + art.Key
+	}
+	st.done("build", note)
+	return art, spec.Source.Version, nil
 }
 
 func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
@@ -303,16 +360,35 @@ func imagePath(out, disk string) string { return filepath.Join(out, "images", di
 // and reading it is quick, yet big enough for every case.
 const ImageSize = 64 << 20
 
-func makePlan(ctx context.Context, o Options) (*cases.Plan, error) {
-	plan := &cases.Plan{}
+// makePlan lists every image's cases, keeps the shard's part when the run
+// is sharded (rep.Shard says which), and makes the images that are left.
+func makePlan(ctx context.Context, o Options, rep *Report) (*cases.Plan, error) {
+	plan, err := planCases(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Shard != nil {
+		info := shardPlan(plan, *o.Shard)
+		rep.Shard = &info
+	}
 	if err := os.MkdirAll(filepath.Join(o.Out, "images"), 0o755); err != nil {
 		return nil, err
 	}
-	for i, t := range o.Matrix {
-		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize, Device: fmt.Sprintf("/dev/vd%c", 'a'+i)}
-		if err := mkfs.Make(ctx, mkfs.Spec{FS: t.FS, BlockSize: t.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
+	for i, d := range plan.Disks {
+		plan.Disks[i].Device = fmt.Sprintf("/dev/vd%c", 'a'+i)
+		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d.Name, err)
 		}
+	}
+	return plan, nil
+}
+
+// planCases is the whole run's plan, without images: every target with
+// the cases that apply to it.
+func planCases(o Options) (*cases.Plan, error) {
+	plan := &cases.Plan{}
+	for _, t := range o.Matrix {
+		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize}
 		for _, c := range o.Cases {
 			if !c.AppliesTo(t.FS) {
 				continue

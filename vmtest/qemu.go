@@ -39,6 +39,12 @@ type Machine struct {
 	// OnRecord, if set, sees each result record as it arrives (live
 	// progress); records are on disk in results.jsonl before it is called.
 	OnRecord func(proto.Record)
+	// Stdin, if set, is the guest's serial console input, and Console
+	// receives the console output as it comes (besides console.log): an
+	// interactive session (iomapct shell). A terminal given as Stdin is
+	// put in raw mode by QEMU for the session.
+	Stdin   io.Reader
+	Console io.Writer
 }
 
 // Outcome is how a VM run ended.
@@ -215,6 +221,10 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	con := newConsole(consoleF, o.Started)
 	serialOut, qemuErr := con.stream(false), con.stream(true)
 	cmd.Stdout, cmd.Stderr = serialOut, qemuErr
+	if m.Console != nil {
+		cmd.Stdout = io.MultiWriter(serialOut, m.Console)
+	}
+	cmd.Stdin = m.Stdin
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}

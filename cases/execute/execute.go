@@ -24,18 +24,30 @@ type Env struct {
 // fsJournalDataFl is FS_JOURNAL_DATA_FL from include/uapi/linux/fs.h.
 const fsJournalDataFl = 0x00004000
 
-// File runs ops on path and reports the outcome; it stops at the first
-// failing op, whose index is OpsDone.
+// File runs ops on path (file 0) and the case's other files
+// (cases.FileName(path, i)) and reports the outcome; it stops at the first
+// failing op, whose index is OpsDone. Every file the ops name is created
+// before the first op.
 func File(env Env, path string, ops []cases.Op) cases.Result {
 	res := cases.Result{}
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o644)
-	if err != nil {
-		res.Err = fmt.Sprintf("open %s: %v", path, err)
-		return res
+	fs := &files{paths: map[int]string{}, fds: map[int]int{}}
+	defer fs.close()
+	for _, i := range cases.FilesOf(ops) {
+		p := cases.FileName(path, i)
+		fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o644)
+		if err != nil {
+			res.Err = fmt.Sprintf("open %s: %v", p, err)
+			return res
+		}
+		fs.order = append(fs.order, i)
+		fs.paths[i], fs.fds[i] = p, fd
 	}
-	defer func() { unix.Close(fd) }()
 	for i, op := range ops {
-		n, err := one(env, path, &fd, i, op)
+		fd := fs.fds[op.File]
+		n, err := one(env, fs, fs.paths[op.File], &fd, i, op)
+		if op.Kind != cases.Remount {
+			fs.fds[op.File] = fd
+		}
 		if err != nil {
 			res.Err = fmt.Sprintf("op %d (%s): %v", i, op, err)
 			break
@@ -43,15 +55,61 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 		res.Returned = append(res.Returned, n)
 		res.OpsDone = i + 1
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err == nil {
-		res.Ino, res.Size = st.Ino, st.Size
+	for _, i := range fs.order {
+		var st unix.Stat_t
+		if err := unix.Fstat(fs.fds[i], &st); err != nil {
+			continue
+		}
+		if i == 0 {
+			res.Ino, res.Size = st.Ino, st.Size
+		} else {
+			res.Files = append(res.Files, cases.FileResult{Index: i, Ino: st.Ino, Size: st.Size})
+		}
 	}
 	return res
 }
 
-func one(env Env, path string, fd *int, index int, op cases.Op) (int64, error) {
+// files are the open descriptors of a case's files.
+type files struct {
+	order []int
+	paths map[int]string
+	fds   map[int]int
+}
+
+func (f *files) close() {
+	for _, fd := range f.fds {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// remount closes every file, remounts, and opens them again.
+func (f *files) remount(env Env) error {
+	if env.Remount == nil {
+		return fmt.Errorf("remount not available here")
+	}
+	f.close()
+	for i := range f.fds {
+		f.fds[i] = -1
+	}
+	if err := env.Remount(); err != nil {
+		return err
+	}
+	for _, i := range f.order {
+		fd, err := unix.Open(f.paths[i], unix.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("reopen %s after remount: %w", f.paths[i], err)
+		}
+		f.fds[i] = fd
+	}
+	return nil
+}
+
+func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int64, error) {
 	switch op.Kind {
+	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
+		return shared(fs, *fd, op)
 	case cases.PWrite:
 		n, err := unix.Pwrite(*fd, cases.Data(index, op.Off, int(op.Len)), op.Off)
 		return int64(n), short(n, op.Len, err)
@@ -111,20 +169,7 @@ func one(env Env, path string, fd *int, index int, op cases.Op) (int64, error) {
 		unix.Sync()
 		return 0, os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 	case cases.Remount:
-		if env.Remount == nil {
-			return 0, fmt.Errorf("remount not available here")
-		}
-		unix.Close(*fd)
-		*fd = -1
-		if err := env.Remount(); err != nil {
-			return 0, err
-		}
-		nfd, err := unix.Open(path, unix.O_RDWR, 0)
-		if err != nil {
-			return 0, fmt.Errorf("reopen after remount: %w", err)
-		}
-		*fd = nfd
-		return 0, nil
+		return 0, fs.remount(env)
 	case cases.JournalData:
 		flags, err := unix.IoctlGetUint32(*fd, unix.FS_IOC_GETFLAGS)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -48,6 +49,11 @@ func main() {
 		return
 	}
 	em.Emit(proto.Ready, "", tr.Events(), nil)
+	if plan.Shell != nil {
+		runShell(em, plan)
+		em.Emit(proto.Done, "", nil, nil)
+		return
+	}
 	for _, d := range plan.Disks {
 		runDisk(em, tr, klog, d)
 	}
@@ -85,9 +91,15 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		res.Kernel = klog.Drain(4)
 		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
 		if res.Ino != 0 {
-			var err error
-			if res.Trace, err = tr.Lines(fmt.Sprintf(" ino %#x ", res.Ino)); err != nil {
+			// Every file's events at once (reading consumes them), then
+			// split by inode.
+			all, err := tr.Lines(" ino ")
+			if err != nil {
 				res.TraceErr = err.Error() // the ops themselves went as res says
+			}
+			res.Trace = inoLines(all, res.Ino)
+			for i := range res.Files {
+				res.Files[i].Trace = inoLines(all, res.Files[i].Ino)
 			}
 		}
 		guest.Mark("case %s end", name)
@@ -99,4 +111,16 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 	}
 	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Unmount, d.Name, dr, nil)
+}
+
+// inoLines picks the trace lines of inode ino.
+func inoLines(lines []string, ino uint64) []string {
+	key := fmt.Sprintf(" ino %#x ", ino)
+	var out []string
+	for _, l := range lines {
+		if strings.Contains(l, key) {
+			out = append(out, l)
+		}
+	}
+	return out
 }

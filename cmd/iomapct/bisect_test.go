@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,8 +21,8 @@ import (
 // byte it zeroes in a new block (fs/iomap/buffered-io.c). Every prefix is a
 // one-file rebuild in the shared work tree. On xfs-4k the straddling write
 // at 0x2f9c starts inside new block 2, so its first byte (0x2000) must read
-// zero; bisect must test 4 (fail), 0 (pass), 2 (pass), 3 (fail) and name
-// patch 3.
+// zero; bisect must take the full series' failures as its signature, test
+// 4 (bad), 0 (good), 2 (good), 3 (bad) and name patch 3.
 func TestBisectNamesPlantedPatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds three kernel prefixes and boots each")
@@ -39,9 +40,17 @@ func TestBisectNamesPlantedPatch(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, exitFail, ee.ExitCode(), "bisect exits 1 when it found a bad patch")
 
-	assert.Equal(t, "  4 patches: FAIL\n  0 patches: pass\n  2 patches: pass\n  3 patches: FAIL\n"+
-		"first bad patch: 3 0003-iomap-planted-bug-a-new-block-s-first-zeroed-byte-is.patch "+
-		"[PATCH 3/4] iomap: planted bug: a new block's first zeroed byte is 0xa5\n", stdout.String())
+	// The steps in order, each with its verdict and run directory; the
+	// signature is what the full series failed.
+	var steps []string
+	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout.String(), -1) {
+		steps = append(steps, m[1]+" "+m[2])
+	}
+	assert.Equal(t, []string{"4 bad", "0 good", "2 good", "3 bad"}, steps)
+	assert.Contains(t, stdout.String(), "      "+filepath.Join(out, "prefix-3")+"\n")
+	assert.Contains(t, stdout.String(), "  xfs-4k straddle-beyond-eof [content]\n")
+	assert.Contains(t, stdout.String(), "first bad patch: 3 0003-iomap-planted-bug-a-new-block-s-first-zeroed-byte-is.patch "+
+		"[PATCH 3/4] iomap: planted bug: a new block's first zeroed byte is 0xa5\n  prefix 2 is good and prefix 3 bad for the signature\n")
 
 	// The failing prefix failed for the planted reason: a5 at the start of
 	// the new block, where the model says zero.
@@ -61,4 +70,38 @@ func TestBisectNamesPlantedPatch(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "prefix-3 has a straddle-beyond-eof verdict")
+}
+
+// TestBisectFollowsACalloutOnlySignature bisects v2 plus a fifth patch that
+// drops ->folio_done from iomap_zero_iter (testdata/planted-callout-series):
+// on gfs2 a journaled-data truncate then misses its folio_done step, which
+// only the callout check sees, and only prefixes with v2's trace events
+// (patch 4) can see it. The full series' failure is the signature; the
+// unpatched kernel cannot run that check (untestable, not passing); the
+// search then looks from the bad end down, finds prefix 4 good, and names
+// patch 5, not the tracepoints patch that makes the failure visible.
+func TestBisectFollowsACalloutOnlySignature(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds v2's prefix and a planted patch on top, and boots each")
+	}
+	bin, root := buildCLI(t)
+	out := filepath.Join(t.TempDir(), "bisect")
+	cmd := exec.Command(bin, "bisect", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-callout-series"),
+		"--fs", "gfs2", "--bs", "4096", "--cases", "gfs2-jdata-truncate-down-up", "--out", out)
+	cmd.Dir = root
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, exitFail, ee.ExitCode())
+	var steps []string
+	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout.String(), -1) {
+		steps = append(steps, m[1]+" "+m[2])
+	}
+	assert.Equal(t, []string{"5 bad", "0 untestable", "4 good"}, steps)
+	assert.Contains(t, stdout.String(), "  gfs2-4k gfs2-jdata-truncate-down-up [callouts]\n")
+	assert.Contains(t, stdout.String(), "first bad patch: 5 0005-iomap-planted-bug-zeroing-never-calls-folio_done.patch")
+	assert.Contains(t, stdout.String(), "[callouts]: NOT CHECKED", "the untestable step says why")
 }

@@ -23,7 +23,8 @@ func TestEndToEnd(t *testing.T) {
 	bin, root := buildCLI(t)
 
 	run := func(corrupt bool) (string, int) {
-		cmd := exec.Command(bin, "run", "--out", filepath.Join(t.TempDir(), "run"))
+		// -v: every verdict's line, which the assertions below read.
+		cmd := exec.Command(bin, "run", "-v", "--out", filepath.Join(t.TempDir(), "run"))
 		cmd.Dir = root
 		cmd.Env = os.Environ()
 		if corrupt {

@@ -43,7 +43,7 @@ func TestJudgeReproducesARealRun(t *testing.T) {
 		t.Logf("iomapct %v: exit %d\n%s\n%s", args, code, stderr.String(), stdout.String())
 		return stdout.String(), stderr.String(), code
 	}
-	runOut, _, code := cli("run", "--fs", "ext4", "--bs", "1024,4096", "--vms", "2", "--out", dir,
+	runOut, _, code := cli("run", "--fs", "ext4", "--bs", "1024,4096", "--vms", "2", "--keep-images", "--out", dir,
 		"--cases", "straddle-beyond-eof,append-series,pollute-then-dio-extend")
 	require.Equal(t, exitPass, code)
 	ran, err := os.ReadFile(filepath.Join(dir, "report.json"))

@@ -52,6 +52,10 @@ commands:
   judge RUNDIR  judge a finished run again from its images and records, without booting
   build         build (or find in the cache) the kernel for a revision and print its path
   series check  say whether a series applies, without building
+  merge DIR...  one report from the run directories of a sharded run (--shard)
+  list          the case catalogue: names, filesystems, what each does
+  gc            keep only the newest run directories under ./runs
+  shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -75,6 +79,14 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "merge":
+		return cmdMerge(ctx, args[1:])
+	case "list":
+		return cmdList(ctx, args[1:])
+	case "gc":
+		return cmdGC(ctx, args[1:])
+	case "shell":
+		return cmdShell(ctx, args[1:])
 	case "judge":
 		return cmdJudge(ctx, args[1:])
 	case "series":
@@ -149,13 +161,22 @@ type runFlags struct {
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
 	seed                                 int64
+	shard, format, kernelDir             string
+	verbose, keepImages                  bool
+	keepRuns                             int
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
 	r.buildFlags.register(fs)
 	fs.StringVar(&r.fsList, "fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
 	fs.StringVar(&r.bsList, "bs", "1024,4096", "block sizes to test")
-	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names (default: the whole catalogue)")
+	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
+	fs.StringVar(&r.kernelDir, "kernel", "", "boot this exported kernel (iomapct build --export DIR) instead of building one: needs no source tree or compiler; every file is checked against the manifest")
+	fs.StringVar(&r.shard, "shard", "", "run only shard INDEX/TOTAL (0-based) of the (case, image) pairs; default: from GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IOMAPCT_SHARD_TOTAL when set, else everything; 'none' runs everything")
+	fs.BoolVar(&r.keepImages, "keep-images", false, "keep every filesystem image (default: the images of filesystems whose cases all passed are removed after judging)")
+	fs.IntVar(&r.keepRuns, "keep-runs", runner.DefaultKeepRuns, "without --out, keep only this many newest run directories under ./runs (0: keep all)")
+	fs.BoolVar(&r.verbose, "v", false, "print every verdict and every failure in full (default: only what did not pass, grouped by how it failed, one example each)")
+	fs.StringVar(&r.format, "format", "human", "stdout format: human, ktap or json (the run directory gets every format)")
 	fs.StringVar(&r.out, "out", "", "run directory for images, logs and reports (default: a new one under ./runs)")
 	fs.StringVar(&r.agent, "agent", "", "prebuilt static guest agent (default: built with go build)")
 	fs.DurationVar(&r.timeout, "vm-timeout", 10*time.Minute, "deadline for the whole VM")
@@ -173,15 +194,16 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	if err != nil {
 		return runner.Options{}, err
 	}
-	var cs []cases.Case
-	if r.caseList != "" {
-		for _, n := range strings.Split(r.caseList, ",") {
-			c, ok := cases.Lookup(n)
-			if !ok {
-				return runner.Options{}, fmt.Errorf("no case named %q", n)
-			}
-			cs = append(cs, c)
-		}
+	cs, err := selectCases(r.caseList)
+	if err != nil {
+		return runner.Options{}, err
+	}
+	if err := checkFormat(r.format); err != nil {
+		return runner.Options{}, err
+	}
+	shard, err := runner.ShardFlag(r.shard, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	if err != nil {
+		return runner.Options{}, err
 	}
 	if r.random > 0 {
 		if len(cs) == 0 {
@@ -202,17 +224,30 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	if r.vms < 1 {
 		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
 	}
-	src, err := r.source(ctx)
-	if err != nil {
+	var src *kernel.Source
+	var prebuilt *kernel.Artifact
+	version := ""
+	if r.kernelDir != "" {
+		if prebuilt, version, err = r.prebuilt(); err != nil {
+			return runner.Options{}, err
+		}
+	} else if src, err = r.source(ctx); err != nil {
 		return runner.Options{}, err
 	}
 	if r.out == "" {
 		r.out = filepath.Join("runs", time.Now().Format("20060102-150405")+"-"+label)
+		if r.keepRuns > 0 {
+			if gone, err := runner.PruneRuns("runs", r.keepRuns, r.out); err != nil {
+				return runner.Options{}, err
+			} else if len(gone) > 0 {
+				fmt.Fprintf(os.Stderr, "removed %d old run director(ies) under runs/ (--keep-runs %d; iomapct gc prunes by hand)\n", len(gone), r.keepRuns)
+			}
+		}
 	}
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout,
+		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 	}, nil
@@ -222,7 +257,11 @@ func cmdRun(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	bisectExit := fs.Bool("bisect-exit", false, "exit as `git bisect run` expects: 0 good, 1 bad, 125 when the tree does not apply, build or boot, 128 when iomapct itself cannot run")
 	if err := fs.Parse(args); err != nil {
+		if *bisectExit {
+			return bisectAbort
+		}
 		return exitUsage
 	}
 	opts, err := rf.options(ctx, rf.revision)
@@ -231,20 +270,30 @@ func cmdRun(ctx context.Context, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
+		if *bisectExit {
+			return bisectAbort
+		}
 		return exitUsage
 	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		runner.PrintHuman(os.Stdout, rep)
+		printReport(os.Stdout, rf.format, rf.verbose, rep)
 	}
+	code := exitUsage
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
 		if rep != nil && rep.Console != "" {
 			fmt.Fprintln(os.Stderr, "console log:", rep.Console)
 		}
-		return exitUsage
+	} else {
+		code = exitCode(rep)
 	}
-	return exitCode(rep)
+	if *bisectExit {
+		b := bisectCode(rep, err)
+		fmt.Fprintf(os.Stderr, "iomapct run --bisect-exit: %d (%s)\n", b, map[int]string{bisectGood: "good", bisectBad: "bad", bisectSkip: "skip: cannot test this commit", bisectAbort: "abort the bisection"}[b])
+		return b
+	}
+	return code
 }
 
 func exitCode(rep *runner.Report) int {
@@ -306,7 +355,7 @@ func cmdReplay(ctx context.Context, args []string) int {
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
-		runner.PrintHuman(os.Stdout, rep)
+		printReport(os.Stdout, rf.format, rf.verbose, rep)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct replay:", err)
@@ -329,18 +378,22 @@ func cmdMinimise(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	opts.Log = io.Discard
-	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget)
+	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget, func(s string) { fmt.Fprintln(os.Stderr, "  "+s) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct minimise:", err)
 		return exitUsage
 	}
 	out := filepath.Join(opts.Out, "minimal.ops")
+	how := "1-minimal: no op can be removed or shrunk and still fail"
+	if res.BudgetSpent {
+		how = fmt.Sprintf("not minimal: the budget of %d VM runs ran out (raise --budget to go on from this file)", *budget)
+	}
 	var buf strings.Builder
-	cases.WriteSequence(&buf, res.Ops, fmt.Sprintf("minimised from %s (%d ops) on %s in %d VM runs; fails: %s",
-		file, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check))
+	cases.WriteSequence(&buf, res.Ops, fmt.Sprintf("minimised from %s (%d ops) on %s in %d VM runs; fails: %s; %s",
+		file, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check, how))
 	os.WriteFile(out, []byte(buf.String()), 0o644)
 	fmt.Print(buf.String())
-	fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d VM runs); written to %s\n", len(res.Ops), len(ops), res.Runs, out)
+	fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d VM runs, %s); written to %s; the failing run kept: %s\n", len(res.Ops), len(ops), res.Runs, how, out, res.Best)
 	return exitFail
 }
 
@@ -348,7 +401,7 @@ func cmdCompare(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
-	revList := fs.String("revisions", "baseline,v1,v2,v3", "revisions of kernel/patches/iomap-write-ops to compare (name or name=DIR)")
+	revList := fs.String("revisions", "baseline,v1,v2,v3", "revisions to compare: names of kernel/patches/iomap-write-ops/NAME, or NAME=DIR for any series directory or mbox (e.g. v2,v2b=../v2b)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -372,7 +425,11 @@ func cmdCompare(ctx context.Context, args []string) int {
 	}
 	c, err := runner.Compare(ctx, opts, revs)
 	if c != nil && len(c.Revisions) > 0 {
-		runner.PrintComparison(os.Stdout, c)
+		if rf.verbose {
+			runner.PrintComparisonAll(os.Stdout, c)
+		} else {
+			runner.PrintComparison(os.Stdout, c)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
@@ -390,6 +447,7 @@ func cmdBisect(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
+	checks := fs.String("check", "", "follow only these checks (comma-separated, e.g. callouts,content); with --cases, the signature is every listed case on every image with these checks, and the full series is not run first")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -408,22 +466,57 @@ func cmdBisect(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
 		return exitUsage
 	}
-	res, err := runner.Bisect(ctx, opts, s)
+	var only []string
+	if *checks != "" {
+		only = strings.Split(*checks, ",")
+	}
+	var sig runner.Signature
+	if rf.caseList != "" && len(only) > 0 {
+		for _, t := range opts.Matrix {
+			for _, c := range opts.Cases {
+				if c.AppliesTo(t.FS) {
+					for _, ch := range only {
+						sig = append(sig, runner.SigEntry{Disk: t.Name(), Case: c.Name, Check: ch})
+					}
+				}
+			}
+		}
+	}
+	fmt.Printf("bisect %s (%d patches), run directories under %s\n", sd, len(s.Patches), opts.Out)
+	res, err := runner.Bisect(ctx, opts, s, sig, only, func(st runner.BisectStep) {
+		line := fmt.Sprintf("  %d patches: %s", st.Patches, st.Verdict)
+		if st.Why != "" {
+			line += " (" + st.Why + ")"
+		}
+		fmt.Println(line)
+		for _, f := range st.Failing {
+			fmt.Println("      " + f)
+		}
+		fmt.Println("      " + st.Out)
+	})
+	if res != nil && len(res.Signature) > 0 {
+		fmt.Printf("signature (%d):\n", len(res.Signature))
+		for _, e := range res.Signature {
+			fmt.Println("  " + e.String())
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
 		return exitUsage
 	}
-	for _, st := range res.Steps {
-		fmt.Printf("  %d patches: %s\n", st.Patches, map[bool]string{true: "pass", false: "FAIL"}[st.Passed])
-	}
-	switch res.First {
-	case -1:
-		fmt.Println("the whole series passes")
+	switch {
+	case res.First == -1:
+		fmt.Println(res.Reason)
 		return exitPass
-	case 0:
-		fmt.Println("the unpatched kernel already fails: nothing to bisect")
-	default:
+	case res.First == 0:
+		fmt.Println(res.Reason)
+	case res.From == res.First:
 		fmt.Printf("first bad patch: %d %s %s\n", res.First, res.Patch, res.Subject)
+		if res.Reason != "" {
+			fmt.Println("  " + res.Reason)
+		}
+	default:
+		fmt.Printf("first bad patch: one of %d..%d (last: %s %s)\n  %s\n", res.From, res.First, res.Patch, res.Subject, res.Reason)
 	}
 	return exitFail
 }
@@ -454,6 +547,7 @@ func cmdBuild(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	var bf buildFlags
 	bf.register(fs)
+	export := fs.String("export", "", "also copy the kernel (bzImage, vmlinux, config) with a manifest of its cache key and hashes into this directory, for run --kernel on another machine")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -488,6 +582,14 @@ func cmdBuild(ctx context.Context, args []string) int {
 		how = "cached"
 	}
 	fmt.Fprintf(os.Stderr, "kernel %s in %.1fs: %s\n", how, time.Since(start).Seconds(), src.ID)
+	if *export != "" {
+		if err := kernel.Export(a, bf.revision, src.Version, *export); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(os.Stderr, "exported kernel %s to %s (run it with: iomapct run --kernel %s)\n", a.Key, *export, *export)
+		fmt.Println(filepath.Join(*export, "bzImage"))
+		return exitPass
+	}
 	fmt.Println(a.BzImage)
 	return exitPass
 }
