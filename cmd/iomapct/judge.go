@@ -15,8 +15,10 @@ import (
 // seconds, without a kernel. The exit code is the run's would be.
 func cmdJudge(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("judge", flag.ContinueOnError)
+	verbose := fs.Bool("v", false, "print every verdict, not only the failures grouped")
+	format := fs.String("format", "human", "output: "+strings.Join(formats, ", "))
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, `usage: iomapct judge RUNDIR
+		fmt.Fprintln(os.Stderr, `usage: iomapct judge [-v] [--format human|ktap|json] RUNDIR
 
 Judges a finished run again from RUNDIR's images, results.jsonl (vm-N/ with
 several VMs), plan.json and report.json, without booting, prints the
@@ -32,6 +34,10 @@ verdicts are kept from report.json and named on stderr.`)
 		fs.Usage()
 		return exitUsage
 	}
+	if err := checkFormat(*format); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct judge:", err)
+		return exitUsage
+	}
 	res, err := runner.Rejudge(ctx, fs.Arg(0), os.Stderr)
 	if res != nil && len(res.Missing) > 0 {
 		fmt.Fprintf(os.Stderr, "iomapct judge: images missing, not re-judged (verdicts kept from report.json): %s; run with --keep-images to keep every image re-judgeable\n",
@@ -41,6 +47,9 @@ verdicts are kept from report.json and named on stderr.`)
 		fmt.Fprintln(os.Stderr, "iomapct judge:", err)
 		return exitUsage
 	}
-	runner.PrintHuman(os.Stdout, res.Report)
+	if err := printReport(os.Stdout, *format, *verbose, res.Report); err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct judge:", err)
+		return exitUsage
+	}
 	return exitCode(res.Report)
 }

@@ -89,7 +89,7 @@ func TestJudgeReproducesARealRun(t *testing.T) {
 	require.NoError(t, err)
 	plan = bytes.Replace(plan, []byte(`"large_folios"`), []byte(`"corrupt_expected": true, "large_folios"`), 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "plan.json"), plan, 0o644))
-	out, stderr, code := cli("judge", dir)
+	out, stderr, code := cli("judge", "-v", dir)
 	assert.Equal(t, exitFail, code)
 	assert.Contains(t, stderr, "images missing, not re-judged (verdicts kept from report.json): ext4-4k; run with --keep-images")
 	assert.Contains(t, out, "FAIL  ext4-1k  straddle-beyond-eof: content at offset")
