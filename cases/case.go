@@ -53,6 +53,9 @@ var Catalogue = seqCases(
 	reflinkCases,
 	copyRangeCases,
 	multiFileCases,
+	readCases,
+	shiftCases,
+	syncCases,
 )
 
 func seqCases(groups ...[]Case) []Case {

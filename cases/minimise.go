@@ -78,7 +78,8 @@ func shrinkOps(ops []Op, fails func([]Op) bool) ([]Op, bool) {
 func smaller(o Op) []Op {
 	var out []Op
 	align := int64(1)
-	if o.Kind == DirectWrite {
+	if o.Kind == DirectWrite || o.Kind == Collapse || o.Kind == Insert {
+		// Range shifts need block alignment as O_DIRECT does.
 		align = directAlign(o)
 	}
 	if o.Kind == Clone || o.Kind == Dedupe {
@@ -146,6 +147,11 @@ func smaller(o Op) []Op {
 	if o.KeepSize {
 		v := o
 		v.KeepSize = false
+		out = append(out, v)
+	}
+	if o.Sync != "" {
+		v := o
+		v.Sync = ""
 		out = append(out, v)
 	}
 	return out

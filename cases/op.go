@@ -56,10 +56,27 @@ const (
 	JournalData Kind = "chattr+j"
 )
 
+// Reads, range shifts and pwritev2 (see op_read.go for their rules).
+const (
+	// Read is pread(2) of Len bytes at Off; the guest reports the bytes.
+	Read Kind = "read"
+	// MapRead reads Len bytes at Off through a shared mapping; past EOF
+	// inside the EOF page reads zero, a page beyond it would SIGBUS.
+	MapRead Kind = "mapread"
+	// Collapse is fallocate(FALLOC_FL_COLLAPSE_RANGE) over [Off, Off+Len).
+	Collapse Kind = "collapse"
+	// Insert is fallocate(FALLOC_FL_INSERT_RANGE) over [Off, Off+Len).
+	Insert Kind = "insert"
+	// PWritev2 is pwritev2(2) of Len bytes at Off with the RWF_* flags in
+	// RWF (with append, at EOF).
+	PWritev2 Kind = "pwritev2"
+)
+
 // Kinds lists every kind, in a stable order.
 var Kinds = []Kind{PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PolluteEOF,
 	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData,
-	Clone, Dedupe, CopyRange, Unshare}
+	Clone, Dedupe, CopyRange, Unshare,
+	Read, MapRead, Collapse, Insert, PWritev2}
 
 // Op is one operation of a sequence.
 type Op struct {
@@ -81,12 +98,18 @@ type Op struct {
 	// CopyRange; File and Off are the destination.
 	Src    int   `json:"src,omitempty"`
 	SrcOff int64 `json:"src_off,omitempty"`
+	// Sync opens a PWrite's descriptor with O_SYNC ("osync") or O_DSYNC
+	// ("odsync"); empty for a plain pwrite.
+	Sync string `json:"sync,omitempty"`
+	// RWF lists a PWritev2's RWF_* flags, comma-separated in the order
+	// dsync,sync,nowait,append (see RWFNames).
+	RWF string `json:"rwf,omitempty"`
 }
 
 // Writes reports whether the op stores data bytes produced by Data.
 func (o Op) Writes() bool {
 	switch o.Kind {
-	case PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite:
+	case PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PWritev2:
 		return true
 	}
 	return false
@@ -153,6 +176,12 @@ func (o Op) String() string {
 	if o.KeepSize {
 		sb.WriteString(" keep_size")
 	}
+	if o.Sync != "" {
+		sb.WriteString(" sync=" + o.Sync)
+	}
+	if o.RWF != "" {
+		sb.WriteString(" rwf=" + o.RWF)
+	}
 	return sb.String()
 }
 
@@ -198,6 +227,10 @@ func ParseOp(line string) (Op, error) {
 				}
 				o.Segs = append(o.Segs, v)
 			}
+		case strings.HasPrefix(w, "sync="):
+			o.Sync = strings.TrimPrefix(w, "sync=")
+		case strings.HasPrefix(w, "rwf="):
+			o.RWF = strings.TrimPrefix(w, "rwf=")
 		case strings.HasPrefix(w, "copied="):
 			v, err := num(strings.TrimPrefix(w, "copied="))
 			if err != nil {
@@ -272,5 +305,8 @@ func (o Op) Validate() error {
 	if o.KeepSize && o.Kind != Fallocate && o.Kind != ZeroRange && o.Kind != Unshare {
 		return fmt.Errorf("op %s: only fallocate, zero and unshare take keep_size", o.Kind)
 	}
-	return o.validateFiles()
+	if err := o.validateFiles(); err != nil {
+		return err
+	}
+	return o.validateReadShiftSync()
 }

@@ -53,6 +53,9 @@ type Result struct {
 	Err     string `json:"err,omitempty"`
 	// Returned holds each op's return value (bytes written for writes).
 	Returned []int64 `json:"returned,omitempty"`
+	// ReadData holds, per op index, the bytes a read or mapread op got
+	// (nil for other ops); the judge compares them with the model.
+	ReadData [][]byte `json:"read_data,omitempty"`
 	// Trace holds the file's iomap callout trace events, in order, where
 	// the kernel exports them (the series under test adds them).
 	Trace []string `json:"trace,omitempty"`

@@ -38,6 +38,12 @@ var randomMenu = []randomKind{
 	{Sync, 1, nil},
 	{DropCaches, 3, nil},
 	{Remount, 1, nil},
+	// Reads, range shifts and sync writes (random_read.go).
+	{Read, 5, nil},
+	{MapRead, 3, nil},
+	{Collapse, 2, []string{"ext2", "gfs2"}},
+	{Insert, 2, []string{"ext2", "gfs2"}},
+	{PWritev2, 4, nil},
 }
 
 // randomGen holds the state of one generation: the file size so far decides
@@ -179,6 +185,8 @@ func (g *randomGen) next() []Op {
 		return ops(dropCachesOp)
 	case Remount:
 		return ops(remountOp)
+	case Read, MapRead, Collapse, Insert, PWritev2:
+		return g.nextReadShiftSync(k)
 	}
 	panic("random: menu kind " + string(k) + " has no generator")
 }

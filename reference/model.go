@@ -107,6 +107,7 @@ type Model struct {
 	reflink bool
 	broken  []brokenShare
 	feed    func(b []byte, pos int64)
+	rs readShiftState // reads, range shifts, sync writes (read.go)
 }
 
 // blk is the per-block state.
@@ -330,7 +331,12 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		return fmt.Errorf("%w: op reaches byte %d, past the model's limit %d", ErrInvalid, end, MaxModelSize)
 	}
 	switch op.Kind {
+	case cases.Read, cases.MapRead, cases.Collapse, cases.Insert, cases.PWritev2:
+		return m.applyReadShiftSync(op)
 	case cases.PWrite, cases.Writev:
+		if op.Sync != "" {
+			return m.applyReadShiftSync(op)
+		}
 		// The iovec split does not matter: iomap_write_iter and
 		// generic_perform_write chunk by iov_iter_count, not by segment.
 		m.bufferedWrite(op.Off, op.Len, op.Off+op.Len)
@@ -356,6 +362,7 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		return m.mmapWrite(op.Off, op.Len)
 	case cases.PolluteEOF:
 		m.polluteEOF()
+		m.rs.polluted = true
 	case cases.Truncate:
 		m.truncate(op.Off)
 	case cases.Fallocate:

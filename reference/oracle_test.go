@@ -66,7 +66,32 @@ func (o *oracle) apply(index int, op cases.Op) {
 		if !op.KeepSize && op.Off+op.Len > size {
 			o.setSize(op.Off + op.Len)
 		}
+	case cases.Collapse:
+		o.buf = append(o.buf[:op.Off], o.buf[op.Off+op.Len:]...)
+	case cases.Insert:
+		tail := append([]byte(nil), o.buf[op.Off:]...)
+		o.buf = append(append(o.buf[:op.Off], make([]byte, op.Len)...), tail...)
+	case cases.PWritev2:
+		at := op.Off
+		if op.HasRWF("append") {
+			at = size
+		}
+		o.write(index, at, op.Len)
 	}
+}
+
+// read is what a read op returns from the oracle: pread stops at EOF,
+// mapread reads zero past it.
+func (o *oracle) read(op cases.Op) []byte {
+	size := int64(len(o.buf))
+	out := []byte{}
+	if op.Off < size {
+		out = append(out, o.buf[op.Off:min(op.Off+op.Len, size)]...)
+	}
+	if op.Kind == cases.MapRead {
+		out = append(out, make([]byte, op.Len-int64(len(out)))...)
+	}
+	return out
 }
 
 var geometries = []Geometry{
@@ -132,6 +157,23 @@ func randomOp(r *rand.Rand, span int64, bs int64) cases.Op {
 		op.Off, op.Len = fix(pos()), length()
 	case cases.Truncate:
 		op.Off = fix(pos())
+	case cases.Read, cases.MapRead:
+		op.Off, op.Len = fix(pos()), min(max(length(), 1), cases.MaxReadLen)
+	case cases.Collapse, cases.Insert:
+		// Block-aligned most of the time: unaligned ones are EINVAL.
+		op.Off, op.Len = roundDown(fix(pos()), bs), bs*int64(1+r.Intn(4))
+		if r.Intn(8) == 0 {
+			op.Off++
+		}
+	case cases.PWritev2:
+		op.Off, op.Len = fix(pos()), max(length(), 1)
+		op.RWF = []string{"dsync", "sync", "nowait", "append", "dsync,append", "sync,nowait"}[r.Intn(6)]
+		if op.HasRWF("append") {
+			op.Off = 0
+		}
+	}
+	if op.Kind == cases.PWrite && r.Intn(4) == 0 {
+		op.Sync = cases.SyncModes[r.Intn(2)]
 	}
 	return op
 }
@@ -149,7 +191,22 @@ func checkAgainstOracle(t testing.TB, g Geometry, ops []cases.Op) {
 			}
 			continue
 		}
-		o.apply(i, op)
+		if op.Kind == cases.Read || op.Kind == cases.MapRead {
+			rb, ok := m.ReadBacks()[i]
+			require.True(t, ok, "%s op %d %s: no read-back", g.FS, i, op)
+			if want := o.read(op); !bytes.Equal(want, rb.Data) {
+				t.Fatalf("%s bs=%d op %d %s: read-back differs from the POSIX oracle at byte %d\nops:\n%s", g.FS, g.BlockSize, i, op, firstDiff(want, rb.Data), opsText(ops[:i+1]))
+			}
+		}
+		if ret, ok := m.ExpectedReturn(i); ok && ret != op.Len {
+			// A RWF_NOWAIT write the model stops: EAGAIN, or the
+			// bytes before the folio that would have been read.
+			if ret > 0 {
+				o.write(i, op.Off, ret)
+			}
+		} else {
+			o.apply(i, op)
+		}
 		if int64(len(o.buf)) != m.Size() {
 			t.Fatalf("%s bs=%d after op %d %s: size %d, oracle %d\nops:\n%s", g.FS, g.BlockSize, i, op, m.Size(), len(o.buf), opsText(ops[:i+1]))
 		}

@@ -36,6 +36,9 @@ const (
 type raState struct {
 	start, size, async int64
 	mmapMiss           int
+	// prev1 is prev_pos + 1 (filemap_read sets prev_pos; read.go), so
+	// that the zero value is file_ra_state_init's -1.
+	prev1 int64
 }
 
 func (m *Model) raPages() int64 { return raPagesBytes >> m.pbits }
@@ -97,25 +100,7 @@ func (m *Model) asyncMmapReadahead(p, head int64) {
 	if !m.fra[head] {
 		return
 	}
-	m.fra[head] = false // msync(MS_SYNC) waited: never under writeback here
-	order := uint(m.ford[head])
-	maxPages := m.raPages() // ractl_max_pages(ractl, ra_pages)
-	expected := roundDown(m.ra.start+m.ra.size-m.ra.async, 1<<order)
-	if p == expected {
-		m.ra.start += m.ra.size
-		m.ra.size = max(m.ra.size, nextRaSize(m.ra.size, maxPages))
-		m.ra.async = m.ra.size
-	} else {
-		start := m.nextMiss(p+1, maxPages)
-		if start == 0 || start-p > maxPages {
-			return
-		}
-		m.ra.start = start
-		m.ra.size = start - p + m.raPages() // req_count is ra_pages
-		m.ra.size = nextRaSize(m.ra.size, maxPages)
-		m.ra.async = m.ra.size
-	}
-	m.raOrder(m.ra.start, order)
+	m.asyncRa(p, head, m.raPages()) // req_count is ra_pages
 }
 
 // nextRaSize is get_next_ra_size (mm/readahead.c:379-389).

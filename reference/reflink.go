@@ -58,13 +58,18 @@ type Set struct {
 }
 
 // RunSet builds the models of every file ops name and applies the ops.
-func RunSet(g Geometry, ops []cases.Op) (*Set, error) {
+func RunSet(g Geometry, ops []cases.Op) (*Set, error) { return RunSetObserved(g, ops, nil) }
+
+// RunSetObserved is RunSet where the guest's return values decide what the
+// kernel may legally choose between (RWF_NOWAIT's EAGAIN, see RunObserved).
+func RunSetObserved(g Geometry, ops []cases.Op, returned []int64) (*Set, error) {
 	s := &Set{files: map[int]*Model{}, apart: map[int][]brokenShare{}, returned: map[int]int64{}}
 	for _, i := range cases.FilesOf(ops) {
 		m, err := New(g)
 		if err != nil {
 			return nil, err
 		}
+		m.rs.observed = returned
 		s.g = m.g
 		s.files[i] = m
 		s.order = append(s.order, i)

@@ -160,6 +160,14 @@ type Callout struct {
 	FolioSize int64
 	Map       MapType
 	Flags     MapFlags
+	// BeginStatus is write_begin's error when it failed (no write_end
+	// follows): -EAGAIN where a RWF_NOWAIT write would have to read a
+	// block (syncwrite.go).
+	BeginStatus int
+	// MayBeAbsent: the kernel may have returned before this step (an
+	// EAGAIN the guest saw could come from an earlier check), so the
+	// trace may lack it.
+	MayBeAbsent bool
 }
 
 func (c Callout) String() string {

@@ -173,6 +173,13 @@ func (m *Model) iomapWriteIter(pos, length, opEnd, limit int64, mp iomapping) (t
 		}
 		fs, fz := m.getFolio(pos, bytes)
 		bytes = min(bytes, fs+fz-pos)
+		if m.nowaitRefuses(pos, bytes, fs, fz, mp) {
+			// RWF_NOWAIT: write_begin returned EAGAIN (syncwrite.go).
+			m.record(Callout{Kind: CalloutWrite, Pos: pos, Len: bytes, FolioPos: fs, FolioSize: fz,
+				Map: mp.typ, Flags: mp.flags, BeginStatus: cases.EAGAIN, MayBeAbsent: m.rs.nowaitMaybe})
+			m.iomapWriteFailed(pos, bytes)
+			return total, true
+		}
 		m.iomapWriteBegin(pos, bytes, fs, fz, mp)
 		copied := min(bytes, max(limit-pos, 0))
 		written := int64(0)

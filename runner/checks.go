@@ -30,6 +30,9 @@ const (
 	CheckResults     = "results"
 	CheckReturned    = "returned"
 	CheckSharing     = "sharing"
+	CheckRead        = "read"
+	CheckDurable     = "durable"
+	CheckReturn      = "return"
 )
 
 // CheckInfo documents one check.
@@ -53,6 +56,9 @@ var Checks = []CheckInfo{
 	{CheckShortCopy, Fail, "a short-copy op's write returned the bytes the model copies"},
 	{CheckReturned, Fail, "a copy_file_range/clone/dedupe op returned what the model expects (bytes copied, dedupe status)"},
 	{CheckSharing, Fail, "blocks the model shares after a clone, dedupe or copy_file_range share one physical block on disk, and no others do"},
+	{CheckRead, Fail, "a read op during the sequence (read, mapread) returned the model's bytes and length"},
+	{CheckDurable, Fail, "a sync write's range read back from the disk right after it returned equals the model's"},
+	{CheckReturn, Fail, "an op returned what the model expects (EAGAIN where RWF_NOWAIT may not write)"},
 	{CheckCallouts, Fail, "the per-folio callouts the kernel traced equal the model's (Error when the trace cannot be trusted)"},
 	{CheckConsole, Fail, "the kernel logged no report (WARNING, BUG, oops, lockdep, hung task) while the case ran"},
 	{CheckUnmount, Fail, "the filesystem unmounted cleanly"},

@@ -77,3 +77,19 @@ func TestFindingsPreferTheOneNamingTheCase(t *testing.T) {
 	assert.Equal(t, Fail, vs[2].Status, "polluteeof without a direct write is not the DIO finding, and 4k is not bh-new-block's")
 	assert.Contains(t, vs[3].Finding, "bh-new-block-in-uptodate-folio:")
 }
+
+// A read during the sequence sees the garbage a garbage finding leaves in
+// the page cache: covered where the model says zero, not where it has data.
+func TestGarbageFindingCoversReadsOfZeroBytes(t *testing.T) {
+	v := Verdict{Case: "random-ext2-18", FS: "ext2", BlockSize: 1024, Status: Fail,
+		Ops:      []string{"pwrite 0x0 0x10", "polluteeof", "read 0x0 0x1000"},
+		Failures: []Failure{{Check: "read", Offset: 0x400, ModelZero: true}}}
+	f := matchFinding("6.12.118", v)
+	if f == nil || f.ID != "ext2-eof-garbage" {
+		t.Fatalf("read of garbage where the model says zero: want ext2-eof-garbage, got %v", f)
+	}
+	v.Failures[0].ModelZero = false
+	if f := matchFinding("6.12.118", v); f != nil {
+		t.Fatalf("read of wrong data where the model has data: covered by %s", f.ID)
+	}
+}

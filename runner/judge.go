@@ -118,7 +118,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // model set when the case got as far as its bytes being judged (nil when it
 // was skipped or could not be judged), for the callout comparison.
 func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Set {
-	s, merr := reference.RunSet(geometry(t, largeFolios), f.Ops)
+	s, merr := reference.RunSetObserved(geometry(t, largeFolios), f.Ops, res.Returned)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
@@ -138,6 +138,9 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		}
 	}
 	checkReturned(v, s, f.Ops, res.Returned)
+	for _, i := range s.Files() {
+		checkReads(v, s.File(i), f.Ops, res)
+	}
 	inos := map[int]uint64{}
 	for _, i := range s.Files() {
 		ino, ok := fileIno(res, i)

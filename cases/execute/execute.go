@@ -44,7 +44,24 @@ func File(env Env, path string, ops []cases.Op) cases.Result {
 	}
 	for i, op := range ops {
 		fd := fs.fds[op.File]
-		n, err := one(env, fs, fs.paths[op.File], &fd, i, op)
+		path := fs.paths[op.File]
+		var n int64
+		var err error
+		switch {
+		case op.Kind == cases.Read || op.Kind == cases.MapRead:
+			var data []byte
+			data, err = readOp(fd, op)
+			n = int64(len(data))
+			res.ReadData = keepReadData(res.ReadData, i, data)
+		case isSyncWrite(op):
+			var data []byte
+			n, data, err = syncWriteProbe(env, fs, path, &fd, i, op)
+			if data != nil {
+				res.ReadData = keepReadData(res.ReadData, i, data)
+			}
+		default:
+			n, err = one(env, fs, path, &fd, i, op)
+		}
 		if op.Kind != cases.Remount {
 			fs.fds[op.File] = fd
 		}
@@ -111,6 +128,9 @@ func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int6
 	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
 		return shared(fs, *fd, op)
 	case cases.PWrite:
+		if op.Sync != "" {
+			return syncWrite(path, index, op)
+		}
 		n, err := unix.Pwrite(*fd, cases.Data(index, op.Off, int(op.Len)), op.Off)
 		return int64(n), short(n, op.Len, err)
 	case cases.Writev:
@@ -170,6 +190,12 @@ func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int6
 		return 0, os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 	case cases.Remount:
 		return 0, fs.remount(env)
+	case cases.Collapse:
+		return 0, unix.Fallocate(*fd, unix.FALLOC_FL_COLLAPSE_RANGE, op.Off, op.Len)
+	case cases.Insert:
+		return 0, unix.Fallocate(*fd, unix.FALLOC_FL_INSERT_RANGE, op.Off, op.Len)
+	case cases.PWritev2:
+		return pwritev2(*fd, index, op)
 	case cases.JournalData:
 		flags, err := unix.IoctlGetUint32(*fd, unix.FS_IOC_GETFLAGS)
 		if err != nil {
