@@ -7,7 +7,7 @@ GO ?= go
 REVISION ?= baseline
 RUN_FLAGS ?=
 
-.PHONY: all deps build agent vet unit test test-kernel bench clean
+.PHONY: all deps build agent vet unit test test-kernel selftest bench clean
 
 all: build
 
@@ -40,6 +40,12 @@ test: deps vet
 
 test-kernel: deps build agent
 	./bin/iomapct run --revision $(REVISION) --agent bin/iomapct-agent $(RUN_FLAGS)
+
+# The mutation self-test: build every mutant of kernel/mutants and check
+# the catalogue kills it (SELFTEST_FLAGS e.g. "--all" or "--mutants a,b").
+SELFTEST_FLAGS ?=
+selftest: deps build agent
+	./bin/iomapct selftest --agent bin/iomapct-agent $(SELFTEST_FLAGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

@@ -61,4 +61,14 @@ var truncateCases = []Case{
 			return ops(pwrite(0, 3*bs), fsyncOp, truncate(bs+bs/4), pwrite(bs+bs/8, bs), fsyncOp)
 		},
 	},
+	{
+		Name: "truncate-down-synced-then-stop",
+		Doc: "data on disk, truncate down inside block 1, and nothing grows the file again: only the truncate's own " +
+			"zeroing (xfs_truncate_page, block_truncate_page, gfs2 trunc_start) can clear the on-disk EOF block past " +
+			"the new EOF, since the cache's partial folio is zeroed but not dirtied (truncate_inode_partial_folio); " +
+			"found missing by the self-test (mutant xfs-truncate-zeroes-old-eof)",
+		Gen: func(bs int64) []Op {
+			return ops(pwrite(0, 2*bs), fsyncOp, truncate(bs+10), fsyncOp)
+		},
+	},
 }

@@ -6,6 +6,7 @@ package cases
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -278,11 +279,17 @@ func (o Op) Validate() error {
 	if o.Off < 0 || o.Len < 0 {
 		return fmt.Errorf("op %s: negative offset or length", o)
 	}
+	if o.Len > math.MaxInt64-o.Off {
+		return fmt.Errorf("op %s: offset + length overflows a file offset", o)
+	}
 	if o.Kind == Writev {
 		var sum int64
 		for _, s := range o.Segs {
 			if s <= 0 {
 				return fmt.Errorf("op %s: iovec lengths must be positive", o)
+			}
+			if s > math.MaxInt64-sum {
+				return fmt.Errorf("op %s: iovec lengths overflow", o)
 			}
 			sum += s
 		}

@@ -83,6 +83,9 @@ type FileResult struct {
 type DiskResult struct {
 	Disk       string `json:"disk"`
 	UnmountErr string `json:"unmount_err,omitempty"`
+	// MountErr says the disk could not be mounted, with the kernel's
+	// console lines that explain it; none of its cases ran.
+	MountErr string `json:"mount_err,omitempty"`
 	// Kernel holds warnings and worse logged by the unmount.
 	Kernel []string `json:"kernel,omitempty"`
 }

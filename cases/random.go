@@ -65,6 +65,7 @@ type randomGen struct {
 // fallocate or punch hole, which jdata files refuse. The same arguments give the same ops.
 func Random(seed int64, n int, bs int64, fs string) []Op {
 	g := &randomGen{r: rand.New(rand.NewSource(seed)), bs: bs, fs: fs}
+	n = max(n, 0) // a negative count is no ops, not a panic
 	out := make([]Op, 0, n)
 	jdata := fs == "gfs2" && n > 0 && g.r.Intn(4) == 0
 	if jdata {

@@ -17,6 +17,12 @@ func FuzzReadSequence(f *testing.F) {
 	f.Add("writev 0 3 segs=1,2\nshortcopy 0 16 copied=4\nzero 0 4096 keep_size\n")
 	f.Add("dwrite 0x1000 0x1000\nfsync\nchattr+j\n")
 	f.Add("append 0x7\n\n   # c\nremount\n")
+	// From the issue: an empty file, a length that wraps past the
+	// largest offset, an offset at it.
+	f.Add("")
+	f.Add("pwrite 0x10 0x7ffffffffffffff8\n")
+	f.Add("pwrite 0x7fffffffffffffff 0x10\n")
+	f.Add("writev 0 0x10 segs=0x7fffffffffffffff,0x7fffffffffffffff,0x12\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		ops, err := cases.ReadSequence(strings.NewReader(text))
 		if err != nil {

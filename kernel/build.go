@@ -27,6 +27,10 @@ type Spec struct {
 	Jobs int
 	// Progress receives one line every few seconds while compiling.
 	Progress io.Writer
+	// Coverage, if set, builds a gcov kernel instead (kernel/coverage.go):
+	// its own cache entry and work tree, so the normal kernel's
+	// incremental builds are not disturbed.
+	Coverage *Coverage
 }
 
 // Artifact is a built kernel in the cache.
@@ -46,6 +50,11 @@ type Artifact struct {
 	Cached bool `json:"-"`
 	// Log is the full build log of the build that made it.
 	Log string `json:"log"`
+	// Gcov is set for a coverage kernel: the .gcno files and sources of
+	// the instrumented objects (Gcov/<dir>/<name>.gcno, Gcov/src/...).
+	Gcov string `json:"gcov,omitempty"`
+	// GcovObjects are the instrumented objects (tree-relative .o paths).
+	GcovObjects []string `json:"gcov_objects,omitempty"`
 }
 
 // BuildError carries the first compiler error and where the full log is.
@@ -67,20 +76,27 @@ func (e *BuildError) Error() string {
 // so switching series revisions recompiles only the files that differ;
 // ccache covers fresh build directories.
 func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
-	cfg, err := Merge(spec.Fragments)
+	frags, covID, err := spec.coverage()
 	if err != nil {
 		return nil, err
 	}
-	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash())[:16]
+	cfg, err := Merge(frags)
+	if err != nil {
+		return nil, err
+	}
+	// covID is empty for a normal kernel, whose keys stay what they were.
+	key := hashStrings(spec.Source.ID, spec.Series.ID(), cfg.Hash()+covID)[:16]
 	out := filepath.Join(cache, "kernels", key)
-	if a, err := loadArtifact(out); err == nil {
+	if a, err := loadChecked(out, spec.Progress); err != nil {
+		return nil, err
+	} else if a != nil {
 		a.Cached = true
 		touch(filepath.Join(out, "meta.json")) // most recently used: kept by prune
 		return a, nil
 	}
-	workID := hashStrings(spec.Source.ID, cfg.Hash())[:16]
+	workID := hashStrings(spec.Source.ID, cfg.Hash()+covID)[:16]
 	if spec.Source.Commit != "" {
-		workID = gitWorkID(spec.Source, cfg.Hash())
+		workID = gitWorkID(spec.Source, cfg.Hash()+covID)
 	}
 	work := filepath.Join(cache, "work", workID)
 	unlock, err := lock(work + ".lock")
@@ -88,7 +104,9 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		return nil, err
 	}
 	defer unlock()
-	if a, err := loadArtifact(out); err == nil { // built while we waited
+	if a, err := loadChecked(out, spec.Progress); err != nil {
+		return nil, err
+	} else if a != nil { // built while we waited
 		a.Cached = true
 		return a, nil
 	}
@@ -103,12 +121,26 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 	if err := syncSeries(ctx, spec.Source.Dir, tree, work, spec.Series); err != nil {
 		return nil, err
 	}
+	if spec.Coverage != nil {
+		if err := spec.Coverage.applyOverlay(tree); err != nil {
+			return nil, err
+		}
+	}
 	bdir := filepath.Join(work, "build")
 	logPath := filepath.Join(work, "build.log")
 	if err := configure(ctx, tree, bdir, cfg); err != nil {
 		return nil, err
 	}
-	if err := compile(ctx, cache, work, tree, bdir, logPath, spec); err != nil {
+	// Two makes: vmlinux through ccache, then the bzImage around it without:
+	// the bzImage's piggy.o .incbin's the compressed vmlinux, which ccache
+	// does not hash (see piggyObject).
+	if err := compile(ctx, cache, work, tree, bdir, logPath, spec, "vmlinux", false); err != nil {
+		return nil, err
+	}
+	if err := compile(ctx, cache, work, tree, bdir, logPath, spec, "bzImage", true); err != nil {
+		return nil, err
+	}
+	if err := checkBuild(ctx, cache, work, tree, bdir, logPath, spec); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -118,6 +150,12 @@ func Build(ctx context.Context, cache string, spec Spec) (*Artifact, error) {
 		BzImage: filepath.Join(out, "bzImage"), Vmlinux: filepath.Join(out, "vmlinux"), Config: filepath.Join(out, "config"), Key: key,
 		SourceID: spec.Source.ID, SeriesID: spec.Series.ID()[:16], Patches: len(spec.Series.Patches),
 		ConfigHash: cfg.Hash()[:16], Log: filepath.Join(out, "build.log"),
+	}
+	if spec.Coverage != nil {
+		if err := spec.Coverage.keepNotes(tree, bdir, out); err != nil {
+			return nil, err
+		}
+		a.Gcov, a.GcovObjects = filepath.Join(out, "gcov"), spec.Coverage.Objects
 	}
 	for src, dst := range map[string]string{
 		filepath.Join(bdir, "arch/x86/boot/bzImage"): a.BzImage,
@@ -317,12 +355,18 @@ var (
 	compileError = regexp.MustCompile(`^(\S+):(\d+):(\d+:)? (fatal )?error: (.*)$`)
 )
 
-func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec Spec) error {
+// compile makes target in the build directory; noCcache runs the compiler
+// bypassing ccache and appends to the log instead of starting it.
+func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec Spec, target string, noCcache bool) error {
 	jobs := spec.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	logf, err := os.Create(logPath)
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if noCcache {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND // the second step: keep the first one's log
+	}
+	logf, err := os.OpenFile(logPath, flags, 0o644)
 	if err != nil {
 		return err
 	}
@@ -339,7 +383,7 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		fmt.Sscan(string(b), &prevTotal)
 	}
 	cmd := exec.CommandContext(ctx, "make", "-C", tree, "O="+bdir, "ARCH=x86_64",
-		fmt.Sprintf("-j%d", jobs), "CC=ccache gcc", "bzImage")
+		fmt.Sprintf("-j%d", jobs), "CC=ccache gcc", target)
 	cmd.Env = append(os.Environ(),
 		"CCACHE_DIR="+filepath.Join(cache, "ccache"),
 		// Paths under the work dir are hashed relative to it, so a fresh
@@ -359,6 +403,11 @@ func compile(ctx context.Context, cache, work, tree, bdir, logPath string, spec 
 		// unexports it.
 		"LANG=C", "LC_CTYPE=C", "LC_MESSAGES=C",
 		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_USER=iomapct", "KBUILD_BUILD_HOST=iomapct")
+	if noCcache {
+		// Same CC on the command line (kbuild would otherwise see a new
+		// command and rebuild every object), but ccache only runs gcc.
+		cmd.Env = append(cmd.Env, "CCACHE_DISABLE=1")
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,6 +30,10 @@ type Series struct {
 	// Dir is where it was read from.
 	Dir     string
 	Patches []Patch
+	// AllowFuzz accepts hunks that patch applies only with fuzz (context
+	// lines that no longer match); otherwise such a hunk is an error, as
+	// the kernel tested would not be the one the series describes.
+	AllowFuzz bool
 }
 
 // ID identifies the series content for cache keys and reports.
@@ -42,15 +47,72 @@ func (s Series) ID() string {
 
 // Prefix is the series cut after its first n patches (for bisecting).
 func (s Series) Prefix(n int) Series {
-	return Series{Dir: s.Dir, Patches: s.Patches[:n]}
+	return Series{Dir: s.Dir, Patches: s.Patches[:n], AllowFuzz: s.AllowFuzz}
 }
 
 // ReadSeries reads a series directory in any of the forms kernel developers
 // hold patches in: a quilt `series` file naming the patches, a directory of
 // `git format-patch` files (NNNN-*.patch), or an mbox (*.mbox, *.mbx) as git
 // send-email and b4 write it.
+//
+// dir may also be one mbox or .patch file. A series that yields no patch,
+// or a patch that holds no diff, is an error: building it would test the
+// unpatched kernel under the series' name (see EmptySeriesError).
 func ReadSeries(dir string) (Series, error) {
+	s, err := readSeries(dir)
+	if err != nil {
+		return s, err
+	}
+	if len(s.Patches) == 0 {
+		return s, &EmptySeriesError{Dir: dir}
+	}
+	for _, p := range s.Patches {
+		if !hasDiff(p.Body) {
+			return s, fmt.Errorf("series %s: patch %s holds no diff (empty, or a cover letter)", dir, p.Name)
+		}
+	}
+	return s, nil
+}
+
+// EmptySeriesError is a series source that yields no patch: an empty
+// directory or quilt series file, or an mbox with no message carrying a
+// diff (only a cover letter).
+type EmptySeriesError struct{ Dir string }
+
+func (e *EmptySeriesError) Error() string {
+	return fmt.Sprintf("series %s holds no patches (the unpatched kernel is --revision baseline)", e.Dir)
+}
+
+// hasDiff reports whether a patch text holds at least one file diff: a
+// "--- " line followed by a "+++ " line, then a hunk header, or a git diff
+// header (a rename or mode change has no hunk).
+func hasDiff(b []byte) bool {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "diff --git ") {
+			return true
+		}
+		if strings.HasPrefix(l, "--- ") && i+2 < len(lines) && strings.HasPrefix(lines[i+1], "+++ ") && strings.HasPrefix(lines[i+2], "@@ ") {
+			return true
+		}
+	}
+	return false
+}
+
+func readSeries(dir string) (Series, error) {
 	s := Series{Dir: dir}
+	if st, err := os.Stat(dir); err == nil && st.Mode().IsRegular() {
+		b, err := os.ReadFile(dir)
+		if err != nil {
+			return s, err
+		}
+		if bytes.HasPrefix(b, []byte("From ")) {
+			s.Patches = splitMbox(filepath.Base(dir), b)
+		} else {
+			s.Patches = []Patch{{Name: filepath.Base(dir), Subject: subject(b), Body: b}}
+		}
+		return s, nil
+	}
 	if b, err := os.ReadFile(filepath.Join(dir, "series")); err == nil {
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		for ln := 1; sc.Scan(); ln++ {
@@ -186,11 +248,39 @@ type ApplyError struct {
 	Hunk   int
 	Line   int
 	Output string
-	// Rejected is the text of the rejected hunk.
+	// Rejected is the text of the rejected hunk (or of the fuzzy one).
 	Rejected string
+	// Fuzz is set when the patch applies, but only with this much fuzz.
+	Fuzz int
+}
+
+var hunkFuzz = regexp.MustCompile(`^Hunk #(\d+) succeeded at (\d+) with fuzz (\d+)`)
+
+// fuzzed returns an *ApplyError for the first hunk patch's output says it
+// applied with fuzz, or nil.
+func fuzzed(p Patch, out string) error {
+	file := ""
+	for _, line := range strings.Split(out, "\n") {
+		if m := patchingFile.FindStringSubmatch(line); m != nil {
+			file = m[1]
+		}
+		if m := hunkFuzz.FindStringSubmatch(line); m != nil {
+			e := &ApplyError{Patch: p.Name, File: file, Output: strings.TrimSpace(out)}
+			fmt.Sscan(m[1], &e.Hunk)
+			fmt.Sscan(m[2], &e.Line)
+			fmt.Sscan(m[3], &e.Fuzz)
+			e.Rejected = hunkText(p.Body, file, e.Hunk)
+			return e
+		}
+	}
+	return nil
 }
 
 func (e *ApplyError) Error() string {
+	if e.Fuzz > 0 {
+		return fmt.Sprintf("patch %s applies only with fuzz: %s hunk #%d (at line %d) needs fuzz %d, its context no longer matches the source (--allow-fuzz accepts it)\nhunk:\n%s",
+			e.Patch, e.File, e.Hunk, e.Line, e.Fuzz, e.Rejected)
+	}
 	msg := fmt.Sprintf("patch %s does not apply", e.Patch)
 	if e.File != "" {
 		msg += fmt.Sprintf(": %s hunk #%d (at line %d) FAILED", e.File, e.Hunk, e.Line)
@@ -211,7 +301,18 @@ var (
 // Stage applies the series to copies of just the files it touches, taken
 // from base, in a fresh directory, and returns that directory. Nothing in
 // base changes, so `series check` needs no work tree.
+//
+// On an error the directory is removed and "" returned.
 func (s Series) Stage(ctx context.Context, base string) (string, error) {
+	dir, err := s.stage(ctx, base)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+func (s Series) stage(ctx context.Context, base string) (string, error) {
 	dir, err := os.MkdirTemp("", "iomapct-series-")
 	if err != nil {
 		return "", err
@@ -231,7 +332,7 @@ func (s Series) Stage(ctx context.Context, base string) (string, error) {
 		}
 	}
 	for _, p := range s.Patches {
-		if err := applyPatch(ctx, dir, p); err != nil {
+		if err := applyPatch(ctx, dir, p, s.AllowFuzz); err != nil {
 			return dir, err
 		}
 	}
@@ -240,7 +341,7 @@ func (s Series) Stage(ctx context.Context, base string) (string, error) {
 
 // applyPatch dry-runs first so a failing patch leaves no half-applied files
 // and its report names the first failing hunk.
-func applyPatch(ctx context.Context, dir string, p Patch) error {
+func applyPatch(ctx context.Context, dir string, p Patch, allowFuzz bool) error {
 	run := func(extra ...string) (string, error) {
 		args := append([]string{"-p1", "--batch", "--forward", "--no-backup-if-mismatch", "-r", "-", "-d", dir}, extra...)
 		cmd := exec.CommandContext(ctx, "patch", args...)
@@ -249,6 +350,14 @@ func applyPatch(ctx context.Context, dir string, p Patch) error {
 		return string(out), err
 	}
 	out, err := run("--dry-run")
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("applying %s needs the patch tool, which is not on PATH (apt-get install patch): %w", p.Name, err)
+	}
+	if err == nil && !allowFuzz {
+		if e := fuzzed(p, out); e != nil {
+			return e
+		}
+	}
 	if err != nil {
 		e := &ApplyError{Patch: p.Name, Output: strings.TrimSpace(out)}
 		file := ""
@@ -278,8 +387,8 @@ func hunkText(body []byte, file string, n int) string {
 	var out []string
 	for _, l := range lines {
 		if strings.HasPrefix(l, "+++ ") {
-			t := strings.TrimPrefix(strings.Fields(l)[1], "b/")
-			in = t == file
+			f := strings.Fields(l)
+			in = len(f) > 1 && strings.TrimPrefix(f[1], "b/") == file
 			continue
 		}
 		if !in {

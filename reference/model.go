@@ -107,7 +107,7 @@ type Model struct {
 	reflink bool
 	broken  []brokenShare
 	feed    func(b []byte, pos int64)
-	rs readShiftState // reads, range shifts, sync writes (read.go)
+	rs      readShiftState // reads, range shifts, sync writes (read.go)
 }
 
 // blk is the per-block state.

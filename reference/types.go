@@ -117,7 +117,7 @@ func (f MapFlags) String() string {
 		add("MERGED")
 	}
 	if f&FlagBufferHead != 0 {
-		add("BUFFER_HEAD")
+		add("BH") // as the kernel's IOMAP_F_FLAGS_STRINGS spells it in the trace
 	}
 	return s
 }

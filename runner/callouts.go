@@ -478,14 +478,68 @@ func checkCalloutsWith(v *Verdict, m *reference.Model, ops []cases.Op, trace []s
 			v.fail("callouts", -1, "callout %d: expected none, got %s (%d unexpected, %s)", j, have[j].c, len(have)-j, after)
 			return
 		case j >= len(have):
-			v.fail("callouts", -1, "callout %d of %s: expected %s, got none (%d missing)", i, opName(want[i].op), want[i].c, len(want)-i)
+			v.fail("callouts", -1, "callout %d of %s (%d of the case): expected %s, got none (%d missing)", inOp(want, i), opName(want[i].op), i, want[i].c, len(want)-i)
 			return
 		case !cmp.Equal(want[i].c, have[j].c):
-			v.fail("callouts", -1, "callout %d of %s: expected %s, got %s", i, opName(want[i].op), want[i].c, have[j].c)
+			v.fail("callouts", -1, "callout %d of %s (%d of the case): %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
+				calloutDiff(want[i].c, have[j].c), want[i].c)
 			return
 		}
 		i, j = i+1, j+1
 	}
+}
+
+// inOp is the index of want[i] among the steps of its own op.
+func inOp(want []attributedCallout, i int) int {
+	n := 0
+	for k := i - 1; k >= 0 && want[k].op == want[i].op; k-- {
+		n++
+	}
+	return n
+}
+
+// calloutDiff names the fields in which two steps differ, each with both
+// values, so the reader need not compare two long records by eye.
+func calloutDiff(want, got callout) string {
+	var d []string
+	add := func(name string, w, g any) {
+		d = append(d, fmt.Sprintf("%s %v, not %v", name, g, w))
+	}
+	yes := func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
+	if want.Kind != got.Kind || want.Unshare != got.Unshare {
+		add("kind", want.Kind, got.Kind)
+	}
+	if want.Pos != got.Pos {
+		add("pos", fmt.Sprintf("%#x", want.Pos), fmt.Sprintf("%#x", got.Pos))
+	}
+	if want.Len != got.Len && !want.LenUnpredicted && !got.LenUnpredicted {
+		add("len", fmt.Sprintf("%#x", want.Len), fmt.Sprintf("%#x", got.Len))
+	}
+	if want.Copied != got.Copied {
+		add("copied", fmt.Sprintf("%#x", want.Copied), fmt.Sprintf("%#x", got.Copied))
+	}
+	if want.Written != got.Written {
+		add("written", fmt.Sprintf("%#x", want.Written), fmt.Sprintf("%#x", got.Written))
+	}
+	if want.Map != got.Map && !want.MapUnpredicted && !got.MapUnpredicted {
+		add("map", want.Map, got.Map)
+	}
+	if wf, gf := want.Flags&reference.PredictedFlags, got.Flags&reference.PredictedFlags; wf != gf {
+		add("flags", wf, gf)
+	}
+	if want.Status != got.Status {
+		add("begin-status", want.Status, got.Status)
+	}
+	if want.NoEnd != got.NoEnd {
+		add("write_end", yes(!want.NoEnd), yes(!got.NoEnd))
+	}
+	if want.Done != got.Done {
+		add("post-step hook (folio_done/put_folio) ran", yes(want.Done), yes(got.Done))
+	}
+	if len(d) == 0 {
+		return "differs"
+	}
+	return "the kernel's has " + strings.Join(d, "; ")
 }
 
 // covered reports whether [a, b) lies within the union of the spans made

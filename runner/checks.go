@@ -33,6 +33,7 @@ const (
 	CheckRead        = "read"
 	CheckDurable     = "durable"
 	CheckReturn      = "return"
+	CheckMount       = "mount"
 )
 
 // CheckInfo documents one check.
@@ -68,6 +69,7 @@ var Checks = []CheckInfo{
 	{CheckImage, Error, "the host reader could open the image and read the file"},
 	{CheckModel, Error, "the reference model could run the case"},
 	{CheckUnsupported, Skip, "the filesystem supports every op of the case (else the verdict is SKIP)"},
+	{CheckMount, Error, "the guest mounted the filesystem (else its cases did not run)"},
 	{CheckResults, Error, "every line the guest sent decodes as a result record"},
 }
 

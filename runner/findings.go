@@ -3,6 +3,9 @@ package runner
 import (
 	"slices"
 	"strings"
+
+	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/reference"
 )
 
 // Known marks a failure that matches a recorded finding on the kernel: the
@@ -11,7 +14,10 @@ import (
 const Known Status = "KNOWN"
 
 // Finding is a recorded deviation of a kernel from the model, with the
-// evidence that the kernel, not the model, is wrong.
+// evidence that the kernel, not the model, is wrong, and the model of the
+// deviation itself (May): a verdict is KNOWN only when the kernel's image
+// matches the recorded deviation exactly, and any other difference in the
+// same case leaves it a FAIL.
 type Finding struct {
 	ID string
 	// Kernel is the version prefix the finding was established on.
@@ -19,35 +25,43 @@ type Finding struct {
 	FS     []string
 	// BlockSizes restricts the finding; empty means every block size.
 	BlockSizes []int64
-	// CasePrefix and Cases select catalogue cases; WithOp selects any case
-	// (a random sequence, a replay) that contains an op of that kind, the
-	// trigger the finding needs. Any of the three matches. AndOp, if set,
-	// is a second op kind the case must contain as well, whichever of the
-	// three matched.
-	CasePrefix string
-	Cases      []string
-	WithOp     string
-	AndOp      string
-	// Checks are the failure kinds the deviation produces; a verdict with
-	// any other failure is not covered.
+	// Cases are the catalogue cases built to show the finding: where two
+	// findings explain a verdict equally, the one naming the case is
+	// reported.
+	Cases []string
+	// Checks are the failure kinds the deviation produces: "content" for
+	// bytes that differ from the model, "holes" for blocks allocated
+	// because the deviation put data in them. A verdict with any other
+	// failure is not covered.
 	Checks []string
-	// Garbage: the deviation puts bytes where the model says zero, so a
-	// content failure at a byte the model has data for is not covered
-	// (wrong data is another bug, whatever ops the case shares).
-	Garbage bool
-	Reason  string
+	// May is the deviation as the model predicts it for the case: the
+	// bytes it can change (where the model says zero) and what they then
+	// hold. Every differing byte must be one of them, with that value.
+	May    func(reference.Geometry, []cases.Op) ([]reference.Allowance, error)
+	Reason string
 	// Flaky: whether the deviation shows depends on state the case does
 	// not control (recycled memory), so a PASS in one run and KNOWN in the
-	// next is not a difference between revisions.
+	// next is not a difference between revisions. Its bytes are still
+	// bounded by May.
 	Flaky bool
+}
+
+// polluted is May for the findings that keep polluteeof's garbage: the
+// bytes each polluteeof stored past the EOF of its time, holding
+// PolluteByte (reference.Polluted).
+func polluted(after cases.Kind) func(reference.Geometry, []cases.Op) ([]reference.Allowance, error) {
+	return func(g reference.Geometry, ops []cases.Op) ([]reference.Allowance, error) {
+		return reference.Polluted(g, ops, after)
+	}
 }
 
 // Findings are the deviations recorded so far. Each reason cites the code
 // that makes the kernel deviate.
 var Findings = []Finding{
 	{
-		ID: "ext2-eof-garbage", Kernel: "6.12", FS: []string{"ext2"}, CasePrefix: "pollute-", WithOp: "polluteeof",
-		Checks: []string{"content", "holes"}, Garbage: true,
+		ID: "ext2-eof-garbage", Kernel: "6.12", FS: []string{"ext2"},
+		Cases:  []string{"pollute-after-fsync-then-write"},
+		Checks: []string{"content", "holes"}, May: polluted(""),
 		Reason: "ext2 never zeroes the cached bytes past the old EOF when the size grows: ext2_setsize " +
 			"(fs/ext2/inode.c:1274-1310) zeroes only the tail of the NEW EOF block (block_truncate_page), and " +
 			"a write or mmap store past EOF goes through block_write_begin/block_page_mkwrite, which treat the " +
@@ -57,8 +71,7 @@ var Findings = []Finding{
 	{
 		ID: "bh-new-block-in-uptodate-folio", Kernel: "6.12", FS: []string{"ext4"}, BlockSizes: []int64{512, 1024, 2048},
 		Cases:  []string{"pollute-then-mmapwrite-extend", "pollute-then-truncate-up-then-write-hole"},
-		WithOp: "polluteeof",
-		Checks: []string{"content"}, Garbage: true,
+		Checks: []string{"content"}, May: polluted(""),
 		Reason: "with blocks smaller than a page, __block_write_begin_int (fs/buffer.c:2111-2186) does not zero " +
 			"a newly allocated buffer when its folio is already uptodate, so garbage stored past EOF through " +
 			"mmap in a later block of the EOF page survives into that new block",
@@ -66,8 +79,7 @@ var Findings = []Finding{
 	{
 		ID: "ext4-dio-extend-eof-garbage", Kernel: "6.12", FS: []string{"ext4"},
 		Cases:  []string{"pollute-then-dio-extend"},
-		WithOp: "polluteeof", AndOp: "dwrite",
-		Checks: []string{"content"}, Garbage: true,
+		Checks: []string{"content"}, May: polluted(cases.DirectWrite),
 		Reason: "an O_DIRECT write past EOF moves i_size in ext4_handle_inode_extension (fs/ext4/file.c:315-338) " +
 			"without zeroing the old EOF block's tail in the page cache, which ext4's buffered write_end paths do " +
 			"(pagecache_isize_extended + ext4_zero_partial_blocks, fs/ext4/inode.c:1322-1323, 1441-1442, 3062-3073); " +
@@ -77,8 +89,10 @@ var Findings = []Finding{
 	{
 		ID: "iomap-short-copy-uptodate", Kernel: "6.12", FS: []string{"xfs"},
 		Cases:  []string{"shortcopy-hole-recycled-page"},
-		WithOp: "shortcopy",
-		Checks: []string{"content"}, Garbage: true,
+		Checks: []string{"content"},
+		May: func(g reference.Geometry, ops []cases.Op) ([]reference.Allowance, error) {
+			return reference.ShortCopyTails(g, ops), nil
+		},
 		Flaky: true,
 		Reason: "__iomap_write_begin (fs/iomap/buffered-io.c:760-774) zeroes a new partial block only outside " +
 			"[from, to) yet marks the whole block uptodate; __iomap_write_end (:878-900) then accepts a short " +
@@ -87,61 +101,136 @@ var Findings = []Finding{
 	},
 }
 
-// matchFinding returns the finding that covers a failed verdict. A finding
-// that names the case (Cases, CasePrefix) wins over one that only matches
-// an op the case contains: a catalogue case built for one deviation is
-// attributed to it even where a broader finding's trigger op is present.
-func matchFinding(kernelVersion string, v Verdict) *Finding {
-	if v.Status != Fail {
-		return nil
-	}
-	byName := func(f *Finding) bool {
-		return f.CasePrefix != "" && strings.HasPrefix(v.Case, f.CasePrefix) || slices.Contains(f.Cases, v.Case)
-	}
-	byOp := func(f *Finding) bool { return f.WithOp != "" && hasOp(v.Ops, f.WithOp) }
-	for _, selects := range []func(*Finding) bool{byName, byOp} {
-		for i := range Findings {
-			f := &Findings[i]
-			if selects(f) && covers(f, kernelVersion, v) {
-				return f
-			}
-		}
-	}
-	return nil
+// evidence is what a failed case's judgement keeps for the findings: the
+// model's bytes and the image's, the blocks whose allocation differed,
+// and what was run.
+type evidence struct {
+	geometry reference.Geometry
+	ops      []cases.Op
+	want     []byte
+	got      []byte
+	// badBlocks are the blocks the holes check found wrong.
+	badBlocks []int64
 }
 
-// covers reports whether f applies to the verdict's kernel, filesystem,
-// block size and ops, and explains every one of its failures.
-func covers(f *Finding, kernelVersion string, v Verdict) bool {
+// matchFinding returns the finding whose modelled deviation explains a
+// failed verdict exactly, preferring one that names the case.
+func matchFinding(kernelVersion string, v Verdict) *Finding {
+	if v.Status != Fail || v.evidence == nil {
+		return nil
+	}
+	var match *Finding
+	for i := range Findings {
+		f := &Findings[i]
+		if !applies(f, kernelVersion, v) || !explains(f, v) {
+			continue
+		}
+		if slices.Contains(f.Cases, v.Case) {
+			return f
+		}
+		if match == nil {
+			match = f
+		}
+	}
+	return match
+}
+
+// applies reports whether f was recorded for the verdict's kernel,
+// filesystem and block size.
+func applies(f *Finding, kernelVersion string, v Verdict) bool {
 	if !strings.HasPrefix(kernelVersion, f.Kernel) || !slices.Contains(f.FS, v.FS) {
 		return false
 	}
-	if len(f.BlockSizes) > 0 && !slices.Contains(f.BlockSizes, v.BlockSize) {
+	return len(f.BlockSizes) == 0 || slices.Contains(f.BlockSizes, v.BlockSize)
+}
+
+// explains reports whether the verdict's failures are exactly f's
+// deviation: only the failure kinds f produces, every byte that differs
+// from the model inside f's allowances with the value they predict (where
+// the model says zero), every misallocated block overlapping one, and at
+// least one such difference.
+func explains(f *Finding, v Verdict) bool {
+	ev := v.evidence
+	if ev == nil {
 		return false
 	}
-	if f.AndOp != "" && !hasOp(v.Ops, f.AndOp) {
-		return false
-	}
+	var reads []int64 // offsets of garbage a read returned mid-sequence
 	for _, fl := range v.Failures {
 		check := string(fl.Check)
-		if f.Garbage && check == "read" {
-			// The garbage the deviation leaves in the page cache is
-			// what a read during the sequence returns, as the disk
-			// does after the unmount.
+		if check == "read" {
+			// The garbage the deviation leaves in the page cache is what
+			// a read during the sequence returns, as the disk does after
+			// the unmount: held below to the same allowances.
+			if !fl.ModelZero {
+				return false
+			}
+			reads = append(reads, fl.Offset)
 			check = "content"
 		}
 		if !slices.Contains(f.Checks, check) {
 			return false
 		}
-		if f.Garbage && check == "content" && !fl.ModelZero {
+	}
+	if len(ev.want) != len(ev.got) {
+		return false // a size difference is not a garbage deviation
+	}
+	allow, err := f.May(ev.geometry, ev.ops)
+	if err != nil || len(allow) == 0 {
+		return false
+	}
+	allowed := func(off int64, b byte) bool {
+		for _, a := range allow {
+			if off >= a.Off && off < a.End && (a.Value == reference.AnyByte || int(b) == a.Value) {
+				return true
+			}
+		}
+		return false
+	}
+	inAllowance := func(off int64) bool {
+		for _, a := range allow {
+			if off >= a.Off && off < a.End {
+				return true
+			}
+		}
+		return false
+	}
+	deviations := 0
+	for _, off := range reads {
+		// A read reports its first differing byte only: that byte must be
+		// one the deviation may change.
+		if !inAllowance(off) {
 			return false
 		}
+		deviations++
 	}
-	return true
+	for i := range ev.want {
+		if ev.want[i] == ev.got[i] {
+			continue
+		}
+		if ev.want[i] != 0 || !allowed(int64(i), ev.got[i]) {
+			return false
+		}
+		deviations++
+	}
+	bs := ev.geometry.BlockSize
+	for _, b := range ev.badBlocks {
+		overlaps := false
+		for _, a := range allow {
+			if a.Off < (b+1)*bs && a.End > b*bs {
+				overlaps = true
+			}
+		}
+		if !overlaps {
+			return false
+		}
+		deviations++
+	}
+	return deviations > 0
 }
 
-// applyFindings turns covered failures into KNOWN verdicts that name the
-// finding; the failures themselves stay in the verdict.
+// applyFindings turns failures that match a recorded deviation exactly
+// into KNOWN verdicts that name the finding; the failures themselves stay
+// in the verdict.
 func applyFindings(kernelVersion string, vs []Verdict) {
 	for i := range vs {
 		if f := matchFinding(kernelVersion, vs[i]); f != nil {
@@ -149,15 +238,6 @@ func applyFindings(kernelVersion string, vs []Verdict) {
 			vs[i].Finding = f.ID + ": " + f.Reason
 		}
 	}
-}
-
-func hasOp(ops []string, kind string) bool {
-	for _, o := range ops {
-		if o == kind || strings.HasPrefix(o, kind+" ") {
-			return true
-		}
-	}
-	return false
 }
 
 // flakyFinding reports whether a KNOWN verdict's finding is Flaky.

@@ -38,6 +38,7 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
 	g := readRecords(records)
 	results, unmounted := g.cases, g.unmounted
+	started, took := caseTimes(records)
 	var vs []Verdict
 	for _, d := range plan.Disks {
 		t := Target{FS: d.FS, BlockSize: d.BlockSize}
@@ -57,13 +58,18 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.Ops = append(v.Ops, op.String())
 			}
 			res, ok := results[d.Name+"/"+f.Case]
+			v.Seconds = took[d.Name+"/"+f.Case]
+			var bad []badRecord
+			if !ok {
+				bad = g.badFor(d.Name + "/" + f.Case)
+			}
 			switch {
+			case len(bad) > 0:
+				v.errorf(CheckResults, "%s", bad[0])
+			case !ok && !started[d.Name+"/"+f.Case]:
+				continue // never started: reported once, as not run (see notRun)
 			case !ok:
-				if bad := g.badFor(d.Name + "/" + f.Case); len(bad) > 0 {
-					v.errorf(CheckResults, "%s", bad[0])
-					break
-				}
-				v.errorf("crash", "the guest never reported this case")
+				v.errorf("crash", "the guest never reported this case: it was running when the guest stopped")
 			case !clean:
 				// The guest died (or was killed) before unmounting this
 				// disk: what the case wrote may still have been in the page
@@ -76,7 +82,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("image", "%v", openErr)
 			default:
 				v.Trace = res.Trace
-				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected)
+				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
 				switch {
 				case s == nil || !cc.Applies:
 				case res.TraceErr != "":
@@ -93,11 +99,19 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		// The filesystem as a whole: a clean unmount and a clean fsck.
 		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
 		badUnmount := g.badFor(d.Name)
+		if !clean && len(badUnmount) == 0 && !diskStarted(started, d) {
+			continue // the guest never got to this disk: not run
+		}
 		switch {
 		case !clean && len(badUnmount) > 0:
 			fv.errorf(CheckResults, "the unmount record did not decode: %s", badUnmount[0])
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
+		case dr.MountErr != "":
+			// Its cases are reported as not run, with this cause.
+			fv.errorf("mount", "%s", dr.MountErr)
+			vs = append(vs, fv)
+			continue
 		case dr.UnmountErr != "":
 			fv.fail("unmount", -1, "%s", dr.UnmountErr)
 		}
@@ -117,7 +131,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // checkCase holds every file of a case against the model. It returns the
 // model set when the case got as far as its bytes being judged (nil when it
 // was skipped or could not be judged), for the callout comparison.
-func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt bool) *reference.Set {
+func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt, corruptLast bool) *reference.Set {
 	s, merr := reference.RunSetObserved(geometry(t, largeFolios), f.Ops, res.Returned)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
@@ -149,8 +163,18 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 			return nil
 		}
 		inos[i] = ino
-		if !checkFile(v, t, s.File(i), f.Ops, rd, ino, filePrefix(f.File, i), corrupt) {
+		var ev *evidence
+		if i == 0 {
+			ev = &evidence{geometry: geometry(t, largeFolios), ops: f.Ops}
+		}
+		if !checkFile(v, t, s.File(i), f.Ops, rd, ino, filePrefix(f.File, i), corrupt, corruptLast, ev) {
 			return nil
+		}
+		// A recorded finding is a deviation of one file's bytes: the
+		// evidence it is held to is the case's own file, and only in a
+		// single-file case (another file's failure is never a finding's).
+		if ev != nil && v.Status == Fail && len(s.Files()) == 1 {
+			v.evidence = ev
 		}
 	}
 	checkSharing(v, t, s, rd, inos)
@@ -159,7 +183,9 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 
 // checkFile holds one file against its model; false when it could not be
 // judged (the verdict then says why).
-func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondisk.Reader, ino uint64, prefix string, corrupt bool) bool {
+// ev, when set, receives the bytes compared and the blocks found wrong,
+// which a recorded kernel finding is held to (findings.go).
+func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondisk.Reader, ino uint64, prefix string, corrupt, corruptLast bool, ev *evidence) bool {
 	in, err := rd.Inode(ino)
 	if err != nil {
 		v.errorf("image", "%sinode %d: %v", prefix, ino, err)
@@ -171,6 +197,17 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 		i := bytes.IndexFunc(want, func(r rune) bool { return r != 0 })
 		if i < 0 {
 			i = 0
+		}
+		want[i] ^= 0xff
+	}
+	if corruptLast && len(want) > 0 {
+		// Test hook: flip the last non-zero expected byte (or the last).
+		i := len(want) - 1
+		for j := i; j >= 0; j-- {
+			if want[j] != 0 {
+				i = j
+				break
+			}
 		}
 		want[i] ^= 0xff
 	}
@@ -191,8 +228,12 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 				who = fmt.Sprintf("op %d (%s)", blocks[b].LastOp, ops[blocks[b].LastOp])
 			}
 		}
-		v.fail("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s",
-			prefix, n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who)
+		more := ""
+		if next, _ := firstDiff(want[min(end, int64(len(want))):], got[min(end, int64(len(got))):]); next >= 0 && end < int64(min(len(want), len(got))) {
+			more = fmt.Sprintf("; more bytes differ from offset %d", end+next)
+		}
+		v.fail("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s%s",
+			prefix, n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who, more)
 		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
@@ -205,15 +246,19 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 		v.fail("eof-tail", m.Size()+int64(i), "%sthe on-disk EOF block holds non-zero bytes past EOF: %s", prefix, hexSample(tail[i:], 16))
 	}
 	n := len(v.Failures)
-	checkBlocks(v, t, m, in)
+	bad := checkBlocks(v, t, m, in)
 	for k := n; k < len(v.Failures); k++ {
 		v.Failures[k].Msg = prefix + v.Failures[k].Msg
+	}
+	if ev != nil {
+		ev.want, ev.got, ev.badBlocks = want, got, bad
 	}
 	return true
 }
 
-// checkBlocks compares the model's per-block expectations with the block map.
-func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
+// checkBlocks compares the model's per-block expectations with the block
+// map. It reports the first block that differs and returns them all.
+func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []int64 {
 	if stuffed, ok := m.Stuffed(); ok && stuffed != ino.Inline {
 		v.fail("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
 	}
@@ -225,26 +270,31 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) {
 		}
 		return ondisk.Hole
 	}
+	var bad []int64
+	failf := func(b int64, format string, args ...any) {
+		if len(bad) == 0 {
+			v.fail("holes", b*t.BlockSize, format, args...)
+		}
+		bad = append(bad, b)
+	}
 	for _, b := range m.Blocks() {
 		k := kindOf(b.Index)
 		switch b.State {
 		case reference.MustBeHole:
 			if k != ondisk.Hole && !b.MayBeAllocated {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it stays a hole", b.Index, k)
 			}
 		case reference.Data:
 			if k != ondisk.Data && k != ondisk.Inline {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
-				return
+				failf(b.Index, "block %d is %s on disk; the model says it holds data (last written by op %d)", b.Index, k, b.LastOp)
 			}
 		case reference.AllocatedZero:
 			if k == ondisk.Hole {
-				v.fail("holes", b.Index*t.BlockSize, "block %d is a hole on disk; the model says it is allocated", b.Index)
-				return
+				failf(b.Index, "block %d is a hole on disk; the model says it is allocated", b.Index)
 			}
 		}
 	}
+	return bad
 }
 
 // kernelReports fails a verdict for every kernel report (WARNING, BUG,

@@ -54,7 +54,7 @@ copyrange 0 0x10 0x5 0x700 f=1
 	rd, err := OpenImage("ext4", f)
 	require.NoError(t, err)
 	v := Verdict{Status: Pass}
-	checkCase(&v, tg, false, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false, false)
 	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
 
 	bad := s.File(1).Content()
@@ -63,7 +63,7 @@ copyrange 0 0x10 0x5 0x700 f=1
 	rd, err = OpenImage("ext4", f)
 	require.NoError(t, err)
 	v = Verdict{Status: Pass}
-	checkCase(&v, tg, false, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false, false)
 	require.Equal(t, Fail, v.Status)
 	assert.Equal(t, Check("content"), v.Failures[0].Check)
 	assert.Equal(t, int64(0x10), v.Failures[0].Offset)
@@ -72,7 +72,7 @@ copyrange 0 0x10 0x5 0x700 f=1
 	// copy_file_range's byte count is checked too.
 	res.Returned[2] = 0x600
 	v = Verdict{Status: Pass}
-	checkCase(&v, tg, false, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false, false)
 	var checks []string
 	for _, fl := range v.Failures {
 		checks = append(checks, string(fl.Check))

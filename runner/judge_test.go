@@ -59,13 +59,13 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	require.NoError(t, err)
 
 	v := Verdict{Status: Pass}
-	checkCase(&v, tg, false, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false, false)
 	assert.Equal(t, Pass, v.Status, "%v", v.Failures)
 
 	// The test hook flips the first non-zero expected byte: the verdict
 	// must fail and name that offset.
 	v = Verdict{Status: Pass, Disk: "ext4-1k", Case: c.Name}
-	checkCase(&v, tg, false, plan, res, rd, true)
+	checkCase(&v, tg, false, plan, res, rd, true, false)
 	require.Equal(t, Fail, v.Status)
 	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
 	require.Equal(t, Check("content"), v.Failures[0].Check)
@@ -86,7 +86,7 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	rd, err := OpenImage("ext4", f)
 	require.NoError(t, err)
 	v := Verdict{Status: Pass}
-	checkCase(&v, tg, false, plan, res, rd, false)
+	checkCase(&v, tg, false, plan, res, rd, false, false)
 	require.Equal(t, Fail, v.Status)
 	var checks []Check
 	for _, fl := range v.Failures {

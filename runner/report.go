@@ -61,6 +61,9 @@ func printHuman(w io.Writer, r *Report, verbose bool) {
 	if r.Crash != "" {
 		fmt.Fprintf(w, "\nCRASH: %s\n", r.Crash)
 	}
+	for _, n := range r.NotRun {
+		fmt.Fprintf(w, "\n%s\n", n.line())
+	}
 	if !r.Passed() {
 		if len(r.VMs) > 1 {
 			fmt.Fprintf(w, "\nimages and results: %s\n", r.Out)
@@ -148,12 +151,15 @@ type junitSuite struct {
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
 	Skipped  int         `xml:"skipped,attr"`
+	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
+	seconds  float64
 }
 
 type junitCase struct {
 	Name      string     `xml:"name,attr"`
 	Classname string     `xml:"classname,attr"`
+	Time      string     `xml:"time,attr"`
 	Failure   *junitText `xml:"failure,omitempty"`
 	Error     *junitText `xml:"error,omitempty"`
 	Skipped   *junitText `xml:"skipped,omitempty"`
@@ -176,7 +182,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 			doc.Suites = append(doc.Suites, junitSuite{Name: r.Revision + "/" + v.Disk})
 		}
 		s := &doc.Suites[i]
-		c := junitCase{Name: v.Case, Classname: r.Revision + "." + v.Disk}
+		c := junitCase{Name: v.Case, Classname: r.Revision + "." + v.Disk, Time: fmt.Sprintf("%.3f", v.Seconds)}
+		s.seconds += v.Seconds
+		s.Time = fmt.Sprintf("%.3f", s.seconds)
 		var lines []string
 		for _, f := range v.Failures {
 			lines = append(lines, f.String())

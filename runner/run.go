@@ -54,6 +54,9 @@ type Options struct {
 	// Series, if set, is used instead of reading SeriesDir (bisect passes
 	// prefixes this way).
 	Series *kernel.Series
+	// AllowFuzz accepts hunks of SeriesDir's series that apply only with
+	// fuzz (kernel.Series.AllowFuzz).
+	AllowFuzz bool
 	// Revision names the series revision in reports ("baseline", "v1").
 	Revision string
 	// ConfigDir replaces the embedded kernel/config fragments.
@@ -79,6 +82,9 @@ type Options struct {
 	CaseTimeout time.Duration
 	// largeFolios is read from the built kernel's config by Run.
 	largeFolios bool
+	// Coverage, if set, runs a gcov kernel (kernel.Spec.Coverage); the
+	// guest then sends its counters (vmtest/guest/gcov.go).
+	Coverage *kernel.Coverage
 	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
 	// build --export): no source tree or compiler is needed, and Source,
 	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
@@ -94,6 +100,10 @@ type Options struct {
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
+	// CorruptExpectedLast is the same hook flipping the last non-zero
+	// expected byte instead: past a known finding's garbage, it proves a
+	// second difference in the case makes it FAIL, not KNOWN.
+	CorruptExpectedLast bool
 }
 
 // Stage is one timed step of a run.
@@ -117,6 +127,9 @@ type Report struct {
 	// Crash is set when a guest did not finish (no done record); with
 	// several VMs it names each VM that crashed and its disks.
 	Crash string `json:"crash,omitempty"`
+	// NotRun lists the cases that never ran and why (once per cause, not
+	// as an error per case).
+	NotRun []NotRun `json:"not_run,omitempty"`
 	// Console is the console log (one per VM, comma-separated).
 	Console string `json:"console_log"`
 	// Repro is the QEMU command line of the run (one line per VM).
@@ -135,7 +148,7 @@ type Report struct {
 
 // Passed reports whether every verdict passed (or was skipped).
 func (r *Report) Passed() bool {
-	if r.Crash != "" {
+	if r.Crash != "" || len(r.NotRun) > 0 {
 		return false
 	}
 	if len(r.Verdicts) == 0 {
@@ -168,7 +181,7 @@ func (s *stager) done(name, note string) {
 // one is given), the series (Series, else SeriesDir, else none) and the
 // config fragments. `iomapct build` and Run share it.
 func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
-	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log}
+	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log, Coverage: o.Coverage}
 	var err error
 	if o.Source != nil {
 		spec.Source = *o.Source
@@ -181,6 +194,7 @@ func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, err
 		if spec.Series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
 			return spec, err
 		}
+		spec.Series.AllowFuzz = o.AllowFuzz
 	}
 	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
 	return spec, err
@@ -208,8 +222,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
+	// Every op must be one the guest can run and the model can judge:
+	// checked before anything is built or booted.
+	if err := validateCases(o); err != nil {
+		return nil, err
+	}
 	rep := &Report{Revision: o.Revision, Out: o.Out}
 	st := &stager{r: rep, log: o.Log, last: time.Now()}
+	// Whatever ends the run early (an interrupt during the build, a
+	// missing tool), report.json and junit.xml say how far it got.
+	reported := false
+	defer func() {
+		if !reported {
+			WriteReports(rep)
+		}
+	}()
 	cache, err := kernel.CacheDir()
 	if err != nil {
 		return nil, err
@@ -283,9 +310,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	outs := runVMs(ctx, machines, runs)
 	records, events, vmErr := mergeOutcomes(rep, outs)
-	if vmErr != nil && len(records) == 0 {
-		return rep, vmErr // no VM ran at all: nothing to judge
-	}
 	var boot time.Duration
 	for _, vm := range rep.VMs {
 		boot = max(boot, vm.Boot)
@@ -310,13 +334,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Judge what came back, even when a VM failed to run: results already
 	// produced are reported before the error is.
 	rep.Callouts = newCalloutCheck(events)
-	rep.Verdicts = judge(ctx, o, plan, records, rep.Callouts)
+	// Judged to the end even after an interrupt: fsck of a disk the guest
+	// unmounted must not die of the cancelled context and read as a
+	// failure of the kernel.
+	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
+	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
+	if vmErr != nil {
+		markStopped(rep.Verdicts, vmErr.Error())
+	}
 	applyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	if !o.KeepImages {
 		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
 	}
 	st.done("check", summary(rep.Verdicts))
+	reported = true
 	if err := WriteReports(rep); err != nil {
 		return rep, err
 	}
@@ -418,6 +450,10 @@ func crashSummary(out *vmtest.Outcome) string {
 		if r.Type == proto.Start {
 			last = r.Name
 		}
+		if r.Type == proto.Log && r.Name == proto.AgentPanic {
+			first, _, _ := strings.Cut(r.Error, "\n")
+			return fmt.Sprintf("the guest agent panicked while running %s: %s (stack in %s and on the console)", last, first, out.Results)
+		}
 	}
 	msg := fmt.Sprintf("the guest died without a done record while running %s", last)
 	if con, err := os.ReadFile(out.ConsoleLog); err == nil {
@@ -494,7 +530,7 @@ func writeRepros(o Options, vs []Verdict) {
 	dir := filepath.Join(o.Out, "repro")
 	for i := range vs {
 		v := &vs[i]
-		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 {
+		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 || stopped(*v) {
 			continue
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {

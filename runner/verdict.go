@@ -61,6 +61,12 @@ type Verdict struct {
 	// Trace is the callout sequence the kernel recorded for the file
 	// (iomap_write_begin/iomap_write_end/... events), where it exports one.
 	Trace []string `json:"trace,omitempty"`
+	// evidence is kept for a failed case so the findings can hold its
+	// bytes against their modelled deviations (findings.go).
+	evidence *evidence
+	// Seconds is how long the case ran in the guest, from its start
+	// record to its result (0 when it did not finish).
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 func (v *Verdict) fail(check Check, off int64, format string, args ...any) {

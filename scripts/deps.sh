@@ -7,6 +7,7 @@ pkgs=(
   build-essential flex bison bc libelf-dev libssl-dev cpio kmod lz4 xz-utils patch perl ccache  # building it
   qemu-system-x86                                 # booting it
   e2fsprogs xfsprogs gfs2-utils                   # mkfs, fsck, debugfs, xfs_db, gfs2_edit
+  lcov                                            # iomapct coverage: lcov --summary, genhtml
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -24,6 +24,15 @@ type console struct {
 
 func newConsole(w io.Writer, start time.Time) *console { return &console{w: w, start: start} }
 
+// failed returns the first error writing the log, if w keeps one (a
+// stickyWriter: a full disk must not stop the copying of QEMU's output).
+func (c *console) failed() error {
+	if s, ok := c.w.(*stickyWriter); ok {
+		return s.failed()
+	}
+	return nil
+}
+
 // stream returns a writer for one of QEMU's outputs; exec copies into it.
 func (c *console) stream(fromQEMU bool) io.Writer { return &lineWriter{c: c, qemu: fromQEMU} }
 

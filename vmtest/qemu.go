@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -211,14 +212,22 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 		return nil, err
 	}
 	defer resultsF.Close()
+	resultsW := &stickyWriter{w: resultsF, name: o.Results}
 
 	args := m.Args("socket,path=" + sock)
 	cmd := exec.Command(m.QEMU, args...)
+	// QEMU never outlives us: the kernel kills it when we die, even by
+	// SIGKILL (PR_SET_PDEATHSIG; it fires when the thread that started it
+	// exits, and Go only ends threads locked by LockOSThread, which this
+	// package never does). Its own process group keeps a terminal's ^C
+	// from reaching it behind our back: we end it (see below) after the
+	// records so far are safe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	o.Cmdline = shellQuote(append([]string{m.QEMU}, m.Args("file,path="+filepath.Join(m.Dir, "repro-results.jsonl"))...))
 	// exec copies QEMU's output into the console and Wait waits for the
 	// copies, so the last lines before an exit are never lost.
 	o.Started = time.Now()
-	con := newConsole(consoleF, o.Started)
+	con := newConsole(&stickyWriter{w: consoleF, name: o.ConsoleLog}, o.Started)
 	serialOut, qemuErr := con.stream(false), con.stream(true)
 	cmd.Stdout, cmd.Stderr = serialOut, qemuErr
 	if m.Console != nil {
@@ -242,7 +251,9 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 		}
 		defer conn.Close()
 		port <- conn
-		tee := io.TeeReader(conn, resultsF)
+		// A failed write (a full disk) must not stop the reading, which
+		// would stall the guest; it is kept and reported after the run.
+		tee := io.TeeReader(conn, resultsW)
 		s, _ := proto.Read(tee, func(r proto.Record) {
 			if o.Ready.IsZero() {
 				o.Ready = time.Now()
@@ -300,7 +311,14 @@ func Run(ctx context.Context, m Machine) (*Outcome, error) {
 	ln.Close() // unblocks Accept if QEMU never connected
 	o.Stream = <-resultsDone
 	if ctx.Err() != nil {
-		return o, fmt.Errorf("VM run interrupted: %w", ctx.Err())
+		return o, fmt.Errorf("VM run interrupted: %w", context.Cause(ctx))
+	}
+	// The records are in memory whatever happened to the files; a file
+	// that could not be written is an infrastructure error naming it.
+	for _, err := range []error{resultsW.failed(), con.failed()} {
+		if err != nil {
+			return o, err
+		}
 	}
 	if killed == "" {
 		if err := externalKill(cmd.ProcessState, con.qemuLines(), wd.snapshot(), o.Results); err != nil {
@@ -383,3 +401,32 @@ func askDump(conn net.Conn, dumped, exited <-chan struct{}) bool {
 var dumpWait = 10 * time.Second
 
 func shellQuote(args []string) string { return shell.Join(args...) }
+
+// stickyWriter writes through to w until a write fails, then keeps the
+// first error and swallows the rest, so the stream feeding it keeps moving.
+type stickyWriter struct {
+	w    io.Writer
+	name string
+	mu   sync.Mutex
+	err  error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		if _, err := s.w.Write(p); err != nil {
+			s.err = err // an *os.PathError names the file
+			if _, ok := err.(*os.PathError); !ok {
+				s.err = fmt.Errorf("writing %s: %w", s.name, err)
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (s *stickyWriter) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}

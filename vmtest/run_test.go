@@ -24,7 +24,14 @@ import (
 const fakeEnv = "IOMAPCT_FAKE_QEMU"
 
 func TestMain(m *testing.M) {
+	if dir, ok := os.LookupEnv(fakeHostEnv); ok {
+		fakeHost(dir)
+		return
+	}
 	if script, ok := os.LookupEnv(fakeEnv); ok {
+		if pf := os.Getenv(fakePIDEnv); pf != "" {
+			writePID(pf)
+		}
 		fakeQEMU(script)
 		return
 	}
@@ -36,7 +43,7 @@ func TestMain(m *testing.M) {
 // "result NAME", "done", "hang" (send nothing more but answer the dump
 // request like the agent and kernel), "mute" (send and answer nothing),
 // "kill" (SIGKILL itself, as someone else would), "term" (quit the way QEMU
-// does on SIGTERM).
+// does on SIGTERM), "stay" (run until killed, host or no host).
 func fakeQEMU(script string) {
 	var sock string
 	for _, a := range os.Args {
@@ -67,6 +74,10 @@ func fakeQEMU(script string) {
 			}
 		case "mute":
 			io.Copy(io.Discard, conn) // until the host kills us
+		case "stay":
+			for { // like QEMU, whatever happens to the host's socket
+				time.Sleep(time.Hour)
+			}
 		case "kill":
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		case "term":

@@ -8,9 +8,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +33,16 @@ func main() {
 		return
 	}
 	defer port.Close()
+	// A panic would otherwise die silently in the deferred reboot: say it
+	// on the console and to the host (which reports it as the crash's
+	// cause) before leaving.
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprintf("%v\n%s", r, debug.Stack())
+			fmt.Println("iomapct-agent: panic:", msg)
+			em.Emit(proto.Log, proto.AgentPanic, nil, errors.New(msg))
+		}
+	}()
 	var plan cases.Plan
 	b, err := os.ReadFile("/plan.json")
 	if err == nil {
@@ -48,6 +60,7 @@ func main() {
 		em.Emit(proto.Log, "kmsg", nil, err)
 		return
 	}
+	cov = guest.OpenGcov() // a coverage kernel's counters, sent after each step
 	em.Emit(proto.Ready, "", tr.Events(), nil)
 	if plan.Shell != nil {
 		runShell(em, plan)
@@ -69,12 +82,19 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		return nil
 	}
+	klog.Drain(7) // what came before belongs to no mount
 	if err := mount(); err != nil {
-		for _, f := range d.Files {
-			em.Emit(proto.Result, d.Name+"/"+f.Case, cases.Result{Disk: d.Name, Case: f.Case, File: f.File, Err: err.Error()}, err)
+		// One record for the disk, with the kernel's own explanation
+		// (e.g. "EXT2-fs (vda): error: bad blocksize 65536"): its cases
+		// never ran, which the host reports once.
+		dr := cases.DiskResult{Disk: d.Name, MountErr: err.Error(), Kernel: klog.Drain(4)}
+		if len(dr.Kernel) > 0 {
+			dr.MountErr += "; kernel: " + strings.Join(dr.Kernel, "; ")
 		}
+		em.Emit(proto.Unmount, d.Name, dr, err)
 		return
 	}
+	cov.Send(em, d.Name+"/mount")
 	env := execute.Env{Remount: func() error {
 		if err := unix.Unmount(mnt, 0); err != nil {
 			return fmt.Errorf("umount %s: %w", mnt, err)
@@ -104,6 +124,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		}
 		guest.Mark("case %s end", name)
 		em.Emit(proto.Result, name, res, nil)
+		cov.Send(em, name)
 	}
 	dr := cases.DiskResult{Disk: d.Name}
 	if err := unix.Unmount(mnt, 0); err != nil {
@@ -111,6 +132,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 	}
 	dr.Kernel = klog.Drain(4)
 	em.Emit(proto.Unmount, d.Name, dr, nil)
+	cov.Send(em, d.Name+"/umount")
 }
 
 // inoLines picks the trace lines of inode ino.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
@@ -35,8 +36,17 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	// SIGTERM is what CI timeouts and kill send, SIGHUP a closed
+	// terminal: all three end the run the same way, QEMU killed and the
+	// reports of the finished cases written (see runner.Run).
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-sigs // later ones are caught too, and ignored: the first is being handled
+		fmt.Fprintf(os.Stderr, "iomapct: %v: stopping the VMs and writing the reports\n", sig)
+		cancel(fmt.Errorf("interrupted by %v", sig))
+	}()
 	os.Exit(run(ctx, os.Args[1:]))
 }
 
@@ -51,11 +61,13 @@ commands:
   bisect        find the first patch of a series after which the run fails
   judge RUNDIR  judge a finished run again from its images and records, without booting
   build         build (or find in the cache) the kernel for a revision and print its path
+  coverage      run on a gcov kernel and report the write path's lines reached (lcov tracefile too)
   series check  say whether a series applies, without building
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
   gc            keep only the newest run directories under ./runs
   shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
+  selftest      build each mutant of kernel/mutants and check the catalogue catches it
 
 run 'iomapct <command> -h' for the flags of a command.
 `)
@@ -79,6 +91,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdMinimise(ctx, args[1:])
 	case "bisect":
 		return cmdBisect(ctx, args[1:])
+	case "coverage":
+		return cmdCoverage(ctx, args[1:])
 	case "merge":
 		return cmdMerge(ctx, args[1:])
 	case "list":
@@ -87,11 +101,17 @@ func run(ctx context.Context, args []string) int {
 		return cmdGC(ctx, args[1:])
 	case "shell":
 		return cmdShell(ctx, args[1:])
+	case "selftest":
+		return cmdSelftest(ctx, args[1:])
 	case "judge":
 		return cmdJudge(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
+		}
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprintln(os.Stderr, "usage: iomapct series check [flags] [SERIES]\n\nrun 'iomapct series check -h' for its flags.")
+			return exitPass
 		}
 	case "-h", "--help", "help":
 		usage()
@@ -99,6 +119,17 @@ func run(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "iomapct: unknown command %q\n", strings.Join(args, " "))
 	usage()
+	return exitUsage
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
+
+// parseExit is the exit status of a failed flag parse: 0 when the user
+// asked for the help (as `iomapct -h`), 2 for a bad flag.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitPass
+	}
 	return exitUsage
 }
 
@@ -110,15 +141,24 @@ type buildFlags struct {
 	configDir string
 	debug     bool
 	jobs      int
+	allowFuzz bool
 }
 
 func (b *buildFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.kernelSrc, "kernel-src", "", "kernel source: a tree (git or plain) or a tarball; default Debian's "+kernel.DebianTarball)
-	fs.StringVar(&b.series, "series", "", "patch series directory (quilt series file, git format-patch files or an mbox); default kernel/patches/iomap-write-ops/<revision>")
+	fs.StringVar(&b.series, "series", "", "patch series: a directory (quilt series file, git format-patch files or an mbox) or one mbox or .patch file; default kernel/patches/iomap-write-ops/<revision>")
 	fs.StringVar(&b.revision, "revision", "baseline", "revision name: picks the default series directory and labels reports")
 	fs.StringVar(&b.configDir, "config-dir", "", "directory of NN-*.config fragments replacing the built-in kernel/config")
 	fs.BoolVar(&b.debug, "debug", false, "add kernel/config/debug.config (lockdep, DEBUG_VM, ...)")
 	fs.IntVar(&b.jobs, "j", 0, "make -j for the kernel build (default: number of CPUs)")
+	fs.BoolVar(&b.allowFuzz, "allow-fuzz", false, "accept patch hunks that apply only with fuzz (by default an error: the context no longer matches)")
+}
+
+// readSeries reads a series and applies --allow-fuzz.
+func (b *buildFlags) readSeries(dir string) (kernel.Series, error) {
+	s, err := kernel.ReadSeries(dir)
+	s.AllowFuzz = b.allowFuzz
+	return s, err
 }
 
 func (b *buildFlags) source(ctx context.Context) (*kernel.Source, error) {
@@ -139,17 +179,23 @@ func (b *buildFlags) source(ctx context.Context) (*kernel.Source, error) {
 }
 
 // seriesDir resolves the series for a revision; "baseline" without a
-// series directory means no patches at all.
+// series directory means no patches at all, and so does the named baseline
+// revision's own directory when it holds none (its series file is a
+// comment): that is the one place an empty series is legal.
 func (b *buildFlags) seriesDir() (string, error) {
-	if b.series != "" {
+	d := filepath.Join("kernel", "patches", "iomap-write-ops", b.revision)
+	if b.series != "" && filepath.Clean(b.series) != d {
 		return b.series, nil
 	}
-	d := filepath.Join("kernel", "patches", "iomap-write-ops", b.revision)
 	if _, err := os.Stat(d); err != nil {
 		if b.revision == "baseline" {
 			return "", nil
 		}
 		return "", fmt.Errorf("revision %q: no series directory %s (give one with --series)", b.revision, d)
+	}
+	var empty *kernel.EmptySeriesError
+	if _, err := kernel.ReadSeries(d); b.revision == "baseline" && errors.As(err, &empty) {
+		return "", nil
 	}
 	return d, nil
 }
@@ -221,6 +267,12 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 			}
 		}
 	}
+	if r.random < 0 {
+		return runner.Options{}, fmt.Errorf("--random: %d is not a number of sequences (want 0 or more)", r.random)
+	}
+	if r.randomOps < 1 {
+		return runner.Options{}, fmt.Errorf("--random-ops: %d is not a number of ops (want 1 or more)", r.randomOps)
+	}
 	if r.vms < 1 {
 		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
 	}
@@ -245,12 +297,31 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 		}
 	}
 	return runner.Options{
-		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug,
+		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug, AllowFuzz: r.allowFuzz,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
 		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version,
 		// Test hook (documented in README): proves the verdict can fail.
-		CorruptExpected: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpected:     os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
+		CorruptExpectedLast: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "last",
 	}, nil
+}
+
+// optionsWithSeries is options plus the series of --series/--revision,
+// read first: a series that is no series (no patches, an empty patch) is
+// said before the kernel source is resolved (hashing the tarball).
+func (r *runFlags) optionsWithSeries(ctx context.Context, label string) (runner.Options, error) {
+	sd, err := r.seriesDir()
+	if err != nil {
+		return runner.Options{}, err
+	}
+	if sd != "" {
+		if _, err := r.readSeries(sd); err != nil {
+			return runner.Options{}, err
+		}
+	}
+	opts, err := r.options(ctx, label)
+	opts.SeriesDir = sd
+	return opts, err
 }
 
 func cmdRun(ctx context.Context, args []string) int {
@@ -259,15 +330,12 @@ func cmdRun(ctx context.Context, args []string) int {
 	rf.register(fs)
 	bisectExit := fs.Bool("bisect-exit", false, "exit as `git bisect run` expects: 0 good, 1 bad, 125 when the tree does not apply, build or boot, 128 when iomapct itself cannot run")
 	if err := fs.Parse(args); err != nil {
-		if *bisectExit {
+		if *bisectExit && !errors.Is(err, flag.ErrHelp) {
 			return bisectAbort
 		}
-		return exitUsage
+		return parseExit(err)
 	}
-	opts, err := rf.options(ctx, rf.revision)
-	if err == nil {
-		opts.SeriesDir, err = rf.seriesDir()
-	}
+	opts, err := rf.optionsWithSeries(ctx, rf.revision)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct run:", err)
 		if *bisectExit {
@@ -309,17 +377,17 @@ func exitCode(rep *runner.Report) int {
 // sequenceCommand parses "CMD FILE [run flags]" (the file may come before
 // or after the flags), reads the op sequence and builds the run options:
 // what replay and minimise share.
-func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *runFlags, args []string) (string, []cases.Op, runner.Options, bool) {
+func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *runFlags, args []string) (string, []cases.Op, runner.Options, int) {
 	if err := fs.Parse(args); err != nil {
-		return "", nil, runner.Options{}, false
+		return "", nil, runner.Options{}, parseExit(err)
 	}
 	file := fs.Arg(0)
 	if err := fs.Parse(fs.Args()[min(1, fs.NArg()):]); err != nil {
-		return "", nil, runner.Options{}, false
+		return "", nil, runner.Options{}, parseExit(err)
 	}
-	fail := func(err error) (string, []cases.Op, runner.Options, bool) {
+	fail := func(err error) (string, []cases.Op, runner.Options, int) {
 		fmt.Fprintf(os.Stderr, "iomapct %s: %v\n", name, err)
-		return "", nil, runner.Options{}, false
+		return "", nil, runner.Options{}, exitUsage
 	}
 	if file == "" || fs.NArg() != 0 {
 		return fail(errors.New("give one sequence file"))
@@ -333,23 +401,23 @@ func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *run
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", file, err))
 	}
-	opts, err := rf.options(ctx, name)
-	if err == nil {
-		opts.SeriesDir, err = rf.seriesDir()
+	if len(ops) == 0 {
+		return fail(fmt.Errorf("%s holds no ops (only comments or blank lines)", file))
 	}
+	opts, err := rf.optionsWithSeries(ctx, name)
 	if err != nil {
 		return fail(err)
 	}
-	return file, ops, opts, true
+	return file, ops, opts, -1
 }
 
 func cmdReplay(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	var rf runFlags
 	rf.register(fs)
-	file, ops, opts, ok := sequenceCommand(ctx, "replay", fs, &rf, args)
-	if !ok {
-		return exitUsage
+	file, ops, opts, code := sequenceCommand(ctx, "replay", fs, &rf, args)
+	if code >= 0 {
+		return code
 	}
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
@@ -369,9 +437,9 @@ func cmdMinimise(ctx context.Context, args []string) int {
 	var rf runFlags
 	rf.register(fs)
 	budget := fs.Int("budget", 80, "at most this many VM runs")
-	file, ops, opts, ok := sequenceCommand(ctx, "minimise", fs, &rf, args)
-	if !ok {
-		return exitUsage
+	file, ops, opts, code := sequenceCommand(ctx, "minimise", fs, &rf, args)
+	if code >= 0 {
+		return code
 	}
 	if len(opts.Matrix) != 1 {
 		fmt.Fprintln(os.Stderr, "iomapct minimise: give exactly one --fs and one --bs")
@@ -403,25 +471,39 @@ func cmdCompare(ctx context.Context, args []string) int {
 	rf.register(fs)
 	revList := fs.String("revisions", "baseline,v1,v2,v3", "revisions to compare: names of kernel/patches/iomap-write-ops/NAME, or NAME=DIR for any series directory or mbox (e.g. v2,v2b=../v2b)")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	opts, err := rf.options(ctx, "compare")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
-		return exitUsage
+		return parseExit(err)
 	}
 	var revs []runner.Revision
+	seenRev := map[string]bool{}
 	for _, r := range strings.Split(*revList, ",") {
 		name, dir, ok := strings.Cut(r, "=")
-		if !ok {
-			bf := rf.buildFlags
-			bf.revision, bf.series = name, ""
-			if dir, err = bf.seriesDir(); err != nil {
+		if name == "" || (ok && dir == "") || seenRev[name] {
+			fmt.Fprintf(os.Stderr, "iomapct compare: --revisions %q: each revision needs a name, given once (name or name=DIR)\n", *revList)
+			return exitUsage
+		}
+		seenRev[name] = true
+		// name=DIR goes through seriesDir too: baseline=<its own
+		// directory> is the empty control, any other empty series an error.
+		bf := rf.buildFlags
+		bf.revision, bf.series = name, dir
+		var err error
+		if dir, err = bf.seriesDir(); err != nil {
+			fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+			return exitUsage
+		}
+		if dir != "" {
+			if _, err := bf.readSeries(dir); err != nil {
 				fmt.Fprintln(os.Stderr, "iomapct compare:", err)
 				return exitUsage
 			}
 		}
 		revs = append(revs, runner.Revision{Name: name, Dir: dir})
+	}
+	// The revisions are checked before the kernel source is resolved.
+	opts, err := rf.options(ctx, "compare")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct compare:", err)
+		return exitUsage
 	}
 	c, err := runner.Compare(ctx, opts, revs)
 	if c != nil && len(c.Revisions) > 0 {
@@ -449,7 +531,7 @@ func cmdBisect(ctx context.Context, args []string) int {
 	rf.register(fs)
 	checks := fs.String("check", "", "follow only these checks (comma-separated, e.g. callouts,content); with --cases, the signature is every listed case on every image with these checks, and the full series is not run first")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	opts, err := rf.options(ctx, "bisect-"+rf.revision)
 	if err != nil {
@@ -461,7 +543,7 @@ func cmdBisect(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "iomapct bisect: give --revision or --series with a non-empty series")
 		return exitUsage
 	}
-	s, err := kernel.ReadSeries(sd)
+	s, err := rf.readSeries(sd)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct bisect:", err)
 		return exitUsage
@@ -521,18 +603,41 @@ func cmdBisect(ctx context.Context, args []string) int {
 	return exitFail
 }
 
+// blockSizes is the range of block sizes each filesystem mounts with on the
+// 6.12 x86_64 kernel (4 KiB pages): ext2 and ext4 need 1024 up to the page
+// size (ext2_fill_super: "bad blocksize"; ext4_load_super), gfs2 512 up to
+// the page size (gfs2 sb_set_blocksize), xfs v5 1024 up to 64 KiB (larger
+// than a page only with large folios; a mount failure then names itself).
+var blockSizes = map[string][2]int64{"ext2": {1024, 4096}, "ext4": {1024, 4096}, "gfs2": {512, 4096}, "xfs": {1024, 65536}}
+
 func parseMatrix(fsList, bsList string) ([]runner.Target, error) {
 	var out []runner.Target
+	seenFS, seenBS := map[string]bool{}, map[string]bool{}
+	for _, b := range strings.Split(bsList, ",") {
+		if seenBS[b] {
+			return nil, fmt.Errorf("--bs: %s given twice", b)
+		}
+		seenBS[b] = true
+	}
 	for _, f := range strings.Split(fsList, ",") {
 		switch f {
 		case "ext2", "ext4", "xfs", "gfs2":
 		default:
 			return nil, fmt.Errorf("--fs: unknown filesystem %q (want ext2, ext4, xfs, gfs2)", f)
 		}
+		if seenFS[f] {
+			// Two images of one name would be one file opened twice
+			// by QEMU ("Failed to get write lock").
+			return nil, fmt.Errorf("--fs: %s given twice", f)
+		}
+		seenFS[f] = true
 		for _, b := range strings.Split(bsList, ",") {
 			bs, err := strconv.ParseInt(b, 10, 64)
 			if err != nil || bs < 512 || bs&(bs-1) != 0 {
 				return nil, fmt.Errorf("--bs: %q is not a power-of-two block size >= 512", b)
+			}
+			if r := blockSizes[f]; bs < r[0] || bs > r[1] {
+				return nil, fmt.Errorf("--bs: %s does not mount with %d-byte blocks on this kernel (%d to %d)", f, bs, r[0], r[1])
 			}
 			out = append(out, runner.Target{FS: f, BlockSize: bs})
 		}
@@ -549,7 +654,7 @@ func cmdBuild(ctx context.Context, args []string) int {
 	bf.register(fs)
 	export := fs.String("export", "", "also copy the kernel (bzImage, vmlinux, config) with a manifest of its cache key and hashes into this directory, for run --kernel on another machine")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "iomapct build:", err)
@@ -571,6 +676,13 @@ func cmdBuild(ctx context.Context, args []string) int {
 	spec, err := opts.KernelSpec(ctx, cache)
 	if err != nil {
 		return fail(err)
+	}
+	// Every cached kernel is checked here, not only the one asked for:
+	// a bzImage that does not hold its vmlinux is evicted.
+	if n, bad, err := kernel.CheckCache(cache, os.Stderr); err != nil {
+		return fail(err)
+	} else if bad > 0 {
+		fmt.Fprintf(os.Stderr, "kernel cache: %d of %d kernels failed their check and were evicted\n", bad, n)
 	}
 	start := time.Now()
 	a, err := kernel.Build(ctx, cache, spec)
@@ -599,22 +711,22 @@ func cmdSeriesCheck(ctx context.Context, args []string) int {
 	var bf buildFlags
 	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return parseExit(err)
 	}
 	if fs.NArg() == 1 {
 		bf.series = fs.Arg(0)
-	}
-	src, err := bf.source(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
-		return exitUsage
 	}
 	sd, err := bf.seriesDir()
 	if err != nil || sd == "" {
 		fmt.Fprintln(os.Stderr, "iomapct series check: give a series directory")
 		return exitUsage
 	}
-	s, err := kernel.ReadSeries(sd)
+	s, err := bf.readSeries(sd)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
+		return exitUsage
+	}
+	src, err := bf.source(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
 		return exitUsage
@@ -622,8 +734,10 @@ func cmdSeriesCheck(ctx context.Context, args []string) int {
 	dir, err := s.Stage(ctx, src.Dir)
 	os.RemoveAll(dir)
 	if err != nil {
+		// A series that does not apply is bad input, not a kernel
+		// that misbehaved: exit 2, as for a missing patch tool.
 		fmt.Fprintln(os.Stderr, "iomapct series check:", err)
-		return exitFail
+		return exitUsage
 	}
 	for i, p := range s.Patches {
 		fmt.Printf("%2d %s %s\n", i+1, p.Name, p.Subject)

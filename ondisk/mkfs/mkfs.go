@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // Poison is the pattern free space holds before mkfs. It is never produced
@@ -73,6 +74,23 @@ func Make(ctx context.Context, s Spec) error {
 		}
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	return preallocate(s.Path, s.Size)
+}
+
+// preallocate gives every block of the image backing store: mkfs leaves
+// holes (it discards some ranges), and a write into one while the host
+// disk is full would make QEMU pause the VM (its default on ENOSPC), which
+// the watchdog would report, a minute later, as a hung case. This way a
+// full disk is said now, naming the image.
+func preallocate(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		return fmt.Errorf("preallocate %s: %w", path, err)
+	}
 	return nil
 }
 
@@ -97,16 +115,9 @@ func poisonFile(path string, size int64) error {
 // Check runs the filesystem's own checker read-only and returns nil when it
 // finds nothing, or an error carrying the tool's complaint.
 func Check(ctx context.Context, fs, path string) error {
-	var args []string
-	switch fs {
-	case "ext2", "ext4":
-		args = []string{"e2fsck", "-f", "-n", path}
-	case "xfs":
-		args = []string{"xfs_repair", "-n", "-f", path}
-	case "gfs2":
-		args = []string{"fsck.gfs2", "-n", path}
-	default:
-		return fmt.Errorf("fsck: unknown filesystem %q", fs)
+	args, err := checkArgs(fs, path)
+	if err != nil {
+		return err
 	}
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -114,6 +125,38 @@ func Check(ctx context.Context, fs, path string) error {
 			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], toolPackage[fs])
 		}
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func checkArgs(fs, path string) ([]string, error) {
+	switch fs {
+	case "ext2", "ext4":
+		return []string{"e2fsck", "-f", "-n", path}, nil
+	case "xfs":
+		return []string{"xfs_repair", "-n", "-f", path}, nil
+	case "gfs2":
+		return []string{"fsck.gfs2", "-n", path}, nil
+	}
+	return nil, fmt.Errorf("fsck: unknown filesystem %q", fs)
+}
+
+// NeedTools checks that the tools Make and Check run for fs are on PATH,
+// so a missing one is said before a VM boots, not found after it as a
+// failed check of the kernel's work.
+func NeedTools(fs string) error {
+	mk, err := Args(Spec{FS: fs, BlockSize: 4096, Path: "x"})
+	if err != nil {
+		return err
+	}
+	ck, err := checkArgs(fs, "x")
+	if err != nil {
+		return err
+	}
+	for _, tool := range []string{mk[0], ck[0]} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found on PATH: install %s (make deps does)", tool, toolPackage[fs])
+		}
 	}
 	return nil
 }

@@ -42,6 +42,10 @@ const (
 // is complete; the host's watchdog asks before it kills a hung guest.
 const DumpBlocked = "dump-blocked"
 
+// AgentPanic names the log record a guest agent sends when it panics; its
+// Error is the panic value and the stack.
+const AgentPanic = "agent-panic"
+
 // Record is one line of the stream.
 type Record struct {
 	Type string `json:"type"`
