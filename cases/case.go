@@ -12,6 +12,9 @@ type Case struct {
 	Only []string
 	// Gen returns the ops for a filesystem block size in bytes.
 	Gen func(bs int64) []Op
+	// Race, if set, makes the case concurrent: Gen's ops set the file up
+	// and the race it returns runs after them (cases/concurrent.go).
+	Race func(bs int64) *Race
 }
 
 // AppliesTo reports whether the case runs on filesystem fs.
@@ -56,6 +59,7 @@ var Catalogue = seqCases(
 	readCases,
 	shiftCases,
 	syncCases,
+	RaceCore,
 )
 
 func seqCases(groups ...[]Case) []Case {
@@ -69,6 +73,11 @@ func seqCases(groups ...[]Case) []Case {
 // Lookup finds a catalogue case by name.
 func Lookup(name string) (Case, bool) {
 	for _, c := range Catalogue {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	for _, c := range RaceCatalogue {
 		if c.Name == name {
 			return c, true
 		}

@@ -36,6 +36,9 @@ type FilePlan struct {
 	Case string `json:"case"`
 	File string `json:"file"`
 	Ops  []Op   `json:"ops"`
+	// Race, if set, makes this a concurrent case: Ops set the file up,
+	// then the race runs (cases/concurrent.go).
+	Race *Race `json:"race,omitempty"`
 }
 
 // Result is what the guest reports for one FilePlan.
@@ -66,6 +69,8 @@ type Result struct {
 	// Kernel holds the kernel log records of level KERN_WARNING or worse
 	// logged while the case ran (read from /dev/kmsg in the guest).
 	Kernel []string `json:"kernel,omitempty"`
+	// Race is the race's account (concurrent cases only).
+	Race *RaceResult `json:"race,omitempty"`
 	// Files are the case's other files (index 1 and up, see FilesOf);
 	// Ino, Size and Trace above are file 0's.
 	Files []FileResult `json:"files,omitempty"`

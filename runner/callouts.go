@@ -481,7 +481,7 @@ func checkCalloutsWith(v *Verdict, m *reference.Model, ops []cases.Op, trace []s
 			v.fail("callouts", -1, "callout %d of %s (%d of the case): expected %s, got none (%d missing)", inOp(want, i), opName(want[i].op), i, want[i].c, len(want)-i)
 			return
 		case !cmp.Equal(want[i].c, have[j].c):
-			v.fail("callouts", -1, "callout %d of %s (%d of the case): %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
+			v.fail("callouts", -1, "callout %d of %s (%d of the case) %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
 				calloutDiff(want[i].c, have[j].c), want[i].c)
 			return
 		}
@@ -503,7 +503,7 @@ func inOp(want []attributedCallout, i int) int {
 func calloutDiff(want, got callout) string {
 	var d []string
 	add := func(name string, w, g any) {
-		d = append(d, fmt.Sprintf("%s %v, not %v", name, g, w))
+		d = append(d, fmt.Sprintf("%s: kernel %v, model %v", name, g, w))
 	}
 	yes := func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
 	if want.Kind != got.Kind || want.Unshare != got.Unshare {
@@ -534,12 +534,12 @@ func calloutDiff(want, got callout) string {
 		add("write_end", yes(!want.NoEnd), yes(!got.NoEnd))
 	}
 	if want.Done != got.Done {
-		add("post-step hook (folio_done/put_folio) ran", yes(want.Done), yes(got.Done))
+		add("folio_done/put_folio after it", yes(want.Done), yes(got.Done))
 	}
 	if len(d) == 0 {
 		return "differs"
 	}
-	return "the kernel's has " + strings.Join(d, "; ")
+	return "differs in " + strings.Join(d, "; ")
 }
 
 // covered reports whether [a, b) lies within the union of the spans made

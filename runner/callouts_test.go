@@ -90,7 +90,7 @@ func TestCalloutsDifferenceNamesCalloutOpAndBothSides(t *testing.T) {
 	require.Len(t, v.Failures, 1)
 	f := v.Failures[0]
 	assert.Equal(t, Check("callouts"), f.Check)
-	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c) (0 of the case): the kernel's has len 0x64, not 0x12c; copied 0x64, not 0x12c; written 0x64, not 0x12c; "+
+	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c) (0 of the case) differs in len: kernel 0x64, model 0x12c; copied: kernel 0x64, model 0x12c; written: kernel 0x64, model 0x12c; "+
 		"the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=(not compared)", f.Msg)
 }
 
@@ -138,7 +138,7 @@ func TestCalloutsFolioDoneOnGfs2Jdata(t *testing.T) {
 	v = Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, traceOf(steps...), true)
 	require.Equal(t, Fail, v.Status)
-	assert.Contains(t, v.Failures[0].Msg, "the kernel's has post-step hook (folio_done/put_folio) ran no, not yes; the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=MAPPED flags=NEW|MERGED|BH +folio_done")
+	assert.Contains(t, v.Failures[0].Msg, "differs in folio_done/put_folio after it: kernel no, model yes; the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=MAPPED flags=NEW|MERGED|BH +folio_done")
 
 	// v1 has no such event: none is expected.
 	v = Verdict{Status: Pass}
@@ -171,7 +171,7 @@ func TestCalloutsMappingTypeComparedExceptOnXFS(t *testing.T) {
 	v = Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, traceOf(gfs2...), false)
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c) (0 of the case): the kernel's has len 0x64, not 0x12c; copied 0x64, not 0x12c; written 0x64, not 0x12c; "+
+	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c) (0 of the case) differs in len: kernel 0x64, model 0x12c; copied: kernel 0x64, model 0x12c; written: kernel 0x64, model 0x12c; "+
 		"the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=MAPPED flags=NEW|MERGED", v.Failures[0].Msg)
 }
 
@@ -196,7 +196,7 @@ func TestCalloutsFailedBeginIsADifference(t *testing.T) {
 	v := Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, tr, false)
 	require.Equal(t, Fail, v.Status)
-	assert.Contains(t, v.Failures[0].Msg, "the kernel's has copied 0x0, not 0x12c; written 0x0, not 0x12c; begin-status -28, not 0")
+	assert.Contains(t, v.Failures[0].Msg, "differs in copied: kernel 0x0, model 0x12c; written: kernel 0x0, model 0x12c; begin-status: kernel -28, model 0")
 }
 
 func TestCalloutCheckIsVisibleWhereTheKernelExportsNone(t *testing.T) {
@@ -238,7 +238,7 @@ func TestCalloutsShortCopyLengthOnXFS(t *testing.T) {
 	v = Verdict{Status: Pass}
 	checkCallouts(&v, m, ops, traceOf(refused...), false)
 	require.Equal(t, Fail, v.Status)
-	assert.Contains(t, v.Failures[0].Msg, "the kernel's has copied 0x80, not 0x100; the model's step: write pos=0x0 len=(not compared) copied=0x100 written=0x0 map=(not compared)")
+	assert.Contains(t, v.Failures[0].Msg, "differs in copied: kernel 0x80, model 0x100; the model's step: write pos=0x0 len=(not compared) copied=0x100 written=0x0 map=(not compared)")
 }
 
 // A begin whose mapping went stale (IOMAP_F_STALE, 0x200, printed as a
@@ -258,7 +258,7 @@ func TestCalloutsStaleBeginIsARevalidation(t *testing.T) {
 	checkCallouts(&v, m, ops, []string{tr[0], tr[1], notStale, tr[2], tr[3]}, false)
 	require.Equal(t, Fail, v.Status)
 	// The unfinished begin splits the run the model sees as one.
-	assert.Contains(t, v.Failures[0].Msg, "the kernel's has len 0x64, not 0x12c; copied 0x64, not 0x12c; written 0x64, not 0x12c")
+	assert.Contains(t, v.Failures[0].Msg, "differs in len: kernel 0x64, model 0x12c; copied: kernel 0x64, model 0x12c; written: kernel 0x64, model 0x12c")
 	got, err := parseTrace([]string{tr[0], tr[1], notStale, tr[2], tr[3]})
 	require.NoError(t, err)
 	require.Len(t, got, 3)

@@ -57,7 +57,7 @@ func TestCalloutsPutFolioAfterEveryGfs2Step(t *testing.T) {
 	v = Verdict{Status: Pass}
 	checkCalloutsWith(&v, m, ops, putFolioTrace(steps...), reference.PostFolioPut)
 	require.Equal(t, Fail, v.Status)
-	assert.Contains(t, v.Failures[0].Msg, "the kernel's has len 0x64, not 0x12c")
+	assert.Contains(t, v.Failures[0].Msg, "differs in len: kernel 0x64, model 0x12c")
 	assert.Contains(t, v.Failures[0].Msg, "the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=MAPPED flags=NEW|MERGED +folio_done")
 
 	// A put_folio that follows no end cannot be read.

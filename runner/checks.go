@@ -34,6 +34,9 @@ const (
 	CheckDurable     = "durable"
 	CheckReturn      = "return"
 	CheckMount       = "mount"
+	CheckAppend      = "append"
+	CheckAtomicity   = "atomicity"
+	CheckRace        = "race"
 )
 
 // CheckInfo documents one check.
@@ -60,6 +63,9 @@ var Checks = []CheckInfo{
 	{CheckRead, Fail, "a read op during the sequence (read, mapread) returned the model's bytes and length"},
 	{CheckDurable, Fail, "a sync write's range read back from the disk right after it returned equals the model's"},
 	{CheckReturn, Fail, "an op returned what the model expects (EAGAIN where RWF_NOWAIT may not write)"},
+	{CheckAppend, Fail, "racing O_APPEND writes landed at positions that do not overlap (reference/race)"},
+	{CheckAtomicity, Fail, "racing writes serialised by i_rwsem were not interleaved (reference/race)"},
+	{CheckRace, Error, "the guest ran a race case on enough CPUs for its threads to run at once"},
 	{CheckCallouts, Fail, "the per-folio callouts the kernel traced equal the model's (Error when the trace cannot be trusted)"},
 	{CheckConsole, Fail, "the kernel logged no report (WARNING, BUG, oops, lockdep, hung task) while the case ran"},
 	{CheckUnmount, Fail, "the filesystem unmounted cleanly"},

@@ -57,6 +57,9 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			for _, op := range f.Ops {
 				v.Ops = append(v.Ops, op.String())
 			}
+			if f.Race != nil {
+				v.Ops = append(v.Ops, raceOps(f.Race)...)
+			}
 			res, ok := results[d.Name+"/"+f.Case]
 			v.Seconds = took[d.Name+"/"+f.Case]
 			var bad []badRecord
@@ -80,6 +83,8 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				v.errorf("crash", "not judged on disk: the guest never unmounted %s, so its image may lack this case's data", d.Name)
 			case openErr != nil:
 				v.errorf("image", "%v", openErr)
+			case f.Race != nil:
+				checkRace(&v, t, o.largeFolios, f, res, rd)
 			default:
 				v.Trace = res.Trace
 				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)

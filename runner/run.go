@@ -97,6 +97,10 @@ type Options struct {
 	// Shard, if set, runs only that part of the (case, image) pairs; see
 	// shardPlan and `iomapct merge`.
 	Shard *Shard
+	// Repeat runs every case this many times (each in its own file, the
+	// repetitions named case@2, case@3, ...); Reproductions counts how
+	// often a failing case failed. 0 means once.
+	Repeat int
 	// CorruptExpected is a test hook: it flips one expected byte per case so
 	// a test can prove the verdict fails and names the offset.
 	CorruptExpected bool
@@ -429,7 +433,14 @@ func planCases(o Options) (*cases.Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.Files = append(d.Files, cases.FilePlan{Case: c.Name, File: c.Name, Ops: ops})
+			r, err := raceOf(c, t.BlockSize)
+			if err != nil {
+				return nil, err
+			}
+			for k := 0; k < max(1, o.Repeat); k++ {
+				name := RepeatName(c.Name, k)
+				d.Files = append(d.Files, cases.FilePlan{Case: name, File: name, Ops: ops, Race: r})
+			}
 		}
 		plan.Disks = append(plan.Disks, d)
 	}

@@ -127,7 +127,7 @@ func prepareVMs(o Options, plan *cases.Plan, kernelImage, agent, initramfsCache 
 		}
 		runs[g] = VMRun{Index: g, Disks: names}
 		machines[g] = vmtest.Machine{Kernel: kernelImage, Initramfs: initrd, Disks: images, Dir: dir,
-			Timeout: o.VMTimeout, CaseTimeout: o.CaseTimeout, OnRecord: onRecord}
+			Timeout: o.VMTimeout, CaseTimeout: o.CaseTimeout, OnRecord: onRecord, CPUs: planCPUs(sub)}
 	}
 	return machines, runs, cachedN, nil
 }

@@ -145,7 +145,7 @@ func (m Machine) Args(results string) []string {
 	// interrupt routing in the MP table, so virtio devices get no IRQ and
 	// the guest hangs (seen here).
 	args := []string{"-M", "pc", "-accel", accel,
-		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
+		"-m", fmt.Sprint(mem), "-smp", smp(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", m.Kernel, "-initrd", m.Initramfs,
 		"-append", strings.TrimSpace(BaseAppend + tscAppend(accel) + " " + m.Append),
@@ -429,4 +429,14 @@ func (s *stickyWriter) failed() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
+}
+
+// smp is the -smp value for n vCPUs. Without ACPI the guest finds its CPUs
+// in SeaBIOS's MP table, which lists one per socket: "-smp 2" boots one
+// CPU, "-smp 2,sockets=2,cores=1" boots two.
+func smp(n int) string {
+	if n <= 1 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d,sockets=%d,cores=1", n, n)
 }

@@ -206,10 +206,16 @@ type runFlags struct {
 	fsList, bsList, caseList, out, agent string
 	timeout, caseTimeout                 time.Duration
 	random, randomOps, vms               int
+	repeat                               int
+	races, noRaces                       bool
+	randomRaces                          int
 	seed                                 int64
 	shard, format, kernelDir             string
 	verbose, keepImages                  bool
 	keepRuns                             int
+
+	// replayRace is the race a replay file held (set by sequenceCommand).
+	replayRace *cases.Race
 }
 
 func (r *runFlags) register(fs *flag.FlagSet) {
@@ -230,6 +236,10 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&r.random, "random", 0, "add this many seeded random sequences per filesystem (fsx-style)")
 	fs.IntVar(&r.randomOps, "random-ops", 40, "ops per random sequence")
 	fs.Int64Var(&r.seed, "seed", 1, "seed of the first random sequence (the others follow)")
+	fs.BoolVar(&r.races, "races", false, "add every concurrent case (cases/catalogue_concurrent.go; the default catalogue holds only the cheap core of them)")
+	fs.BoolVar(&r.noRaces, "no-races", false, "leave out every concurrent case (the default catalogue's core races too): one vCPU per VM, as before races")
+	fs.IntVar(&r.randomRaces, "random-races", 0, "add this many seeded random races per filesystem (seeds from --seed on)")
+	fs.IntVar(&r.repeat, "repeat", 1, "run every case this many times (case, case@2, ...) and report how often each failing case failed (races: how often they reproduce)")
 	// Not -j: that is make -j for the kernel build (buildFlags).
 	fs.IntVar(&r.vms, "vms", runner.DefaultVMs, "run the filesystem images in this many VMs at once (at most one per image; -j is make -j of the kernel build)")
 }
@@ -250,6 +260,9 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	shard, err := runner.ShardFlag(r.shard, func(s string) { fmt.Fprintln(os.Stderr, s) })
 	if err != nil {
 		return runner.Options{}, err
+	}
+	if r.races {
+		cs = withRaces(cs)
 	}
 	if r.random > 0 {
 		if len(cs) == 0 {
@@ -272,6 +285,18 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	}
 	if r.randomOps < 1 {
 		return runner.Options{}, fmt.Errorf("--random-ops: %d is not a number of ops (want 1 or more)", r.randomOps)
+	}
+	if r.randomRaces > 0 {
+		cs = withRandomRaces(cs, matrix, r.seed, r.randomRaces)
+	}
+	if r.noRaces {
+		if r.races || r.randomRaces > 0 {
+			return runner.Options{}, fmt.Errorf("--no-races contradicts --races and --random-races")
+		}
+		cs = withoutRaces(cs)
+	}
+	if r.repeat < 1 {
+		return runner.Options{}, fmt.Errorf("--repeat: %d is not a number of runs (want 1 or more)", r.repeat)
 	}
 	if r.vms < 1 {
 		return runner.Options{}, fmt.Errorf("--vms: %d is not a number of VMs (want 1 or more)", r.vms)
@@ -299,7 +324,7 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	return runner.Options{
 		Source: src, Revision: r.revision, ConfigDir: r.configDir, Debug: r.debug, AllowFuzz: r.allowFuzz,
 		Matrix: matrix, Cases: cs, Out: r.out, Agent: r.agent, Jobs: r.jobs, VMs: r.vms, Log: os.Stderr, VMTimeout: r.timeout,
-		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version,
+		CaseTimeout: r.caseTimeout, Shard: shard, KeepImages: r.keepImages, Prebuilt: prebuilt, PrebuiltVersion: version, Repeat: r.repeat,
 		// Test hook (documented in README): proves the verdict can fail.
 		CorruptExpected:     os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "1",
 		CorruptExpectedLast: os.Getenv("IOMAPCT_TEST_CORRUPT_EXPECTED") == "last",
@@ -346,6 +371,9 @@ func cmdRun(ctx context.Context, args []string) int {
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		printReport(os.Stdout, rf.format, rf.verbose, rep)
+		if opts.Repeat > 1 {
+			printReproductions(os.Stdout, rep, opts.Repeat)
+		}
 	}
 	code := exitUsage
 	if err != nil {
@@ -396,7 +424,8 @@ func sequenceCommand(ctx context.Context, name string, fs *flag.FlagSet, rf *run
 	if err != nil {
 		return fail(err)
 	}
-	ops, err := cases.ReadSequence(f)
+	ops, race, err := readReplay(f)
+	rf.replayRace = race
 	f.Close()
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", file, err))
@@ -421,6 +450,9 @@ func cmdReplay(ctx context.Context, args []string) int {
 	}
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	opts.Cases = []cases.Case{{Name: "replay-" + name, Doc: "replayed from " + file, Gen: func(int64) []cases.Op { return ops }}}
+	if r := rf.replayRace; r != nil {
+		opts.Cases[0].Race = func(int64) *cases.Race { return r }
+	}
 	rep, err := runner.Run(ctx, opts)
 	if rep != nil && (len(rep.Verdicts) > 0 || rep.Crash != "") {
 		printReport(os.Stdout, rf.format, rf.verbose, rep)
@@ -444,6 +476,9 @@ func cmdMinimise(ctx context.Context, args []string) int {
 	if len(opts.Matrix) != 1 {
 		fmt.Fprintln(os.Stderr, "iomapct minimise: give exactly one --fs and one --bs")
 		return exitUsage
+	}
+	if rf.replayRace != nil {
+		return minimiseRace(ctx, opts, file, ops, rf.replayRace, *budget)
 	}
 	opts.Log = io.Discard
 	res, err := runner.Minimise(ctx, opts, opts.Matrix[0], ops, *budget, func(s string) { fmt.Fprintln(os.Stderr, "  "+s) })
