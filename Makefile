@@ -23,8 +23,11 @@ build:
 agent:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 $(GO) build -trimpath -ldflags='-s -w' -o bin/iomapct-agent ./cmd/iomapct-agent
 
+# staticcheck is a go.mod tool (go get -tool honnef.co/go/tools/cmd/staticcheck):
+# the module proxy fetches it, nothing to install.
 vet:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 unit:

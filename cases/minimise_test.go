@@ -53,7 +53,6 @@ func TestMinimisePlantedDisagreement(t *testing.T) {
 		}
 		min := cases.Minimise(ops, counted)
 		assert.True(t, fails(min), "x=%d: the minimised sequence no longer fails: %v", x, min)
-		assert.LessOrEqual(t, len(min), 10, "x=%d: %v", x, min)
 		// ddmin reaches the 1-minimal pair: a truncate then a pwrite.
 		require.Len(t, min, 2, "x=%d: %v", x, min)
 		assert.Equal(t, cases.Truncate, min[0].Kind)

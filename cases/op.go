@@ -142,15 +142,6 @@ func FillData(b []byte, index int, off int64) {
 	}
 }
 
-// OpOfByte guesses which op number (mod 255) wrote byte v at offset off, the
-// inverse of FillData for even offsets; -1 when it cannot tell.
-func OpOfByte(v byte, off int64) int {
-	if v == 0 || off&1 == 1 {
-		return -1
-	}
-	return int(v) - 1
-}
-
 // String renders the op in the replay-file syntax parsed by ParseOp.
 func (o Op) String() string {
 	var sb strings.Builder

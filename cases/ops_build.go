@@ -42,16 +42,7 @@ var (
 	jdataOp      = Op{Kind: JournalData}
 )
 
-// seq concatenates op lists, so a case can be built from shared fragments.
-func seq(parts ...[]Op) []Op {
-	var out []Op
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-// ops is a literal op list (reads better than []Op{...} inside seq).
+// ops is a literal op list (reads better than []Op{...}).
 func ops(o ...Op) []Op { return o }
 
 // Filesystem sets for Case.Only.

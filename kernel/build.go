@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/iomapct/iomapct/internal/cachedir"
 )
 
 // Spec says what to build.
@@ -186,21 +187,16 @@ func pruneKernels(dir string, keep int, except string) {
 	if err != nil {
 		return
 	}
-	type entry struct {
-		name string
-		used time.Time
-	}
-	var all []entry
+	var paths []string
 	for _, e := range ents {
-		st, err := os.Stat(filepath.Join(dir, e.Name(), "meta.json"))
-		if err != nil || e.Name() == except {
-			continue // being built right now (no meta.json yet), or the new one
+		if e.Name() != except { // the new one is kept whatever its time
+			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
-		all = append(all, entry{e.Name(), st.ModTime()})
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].used.After(all[j].used) })
-	for i := keep - 1; i < len(all); i++ {
-		os.RemoveAll(filepath.Join(dir, all[i].name))
+	// No meta.json yet: being built right now, so never pruned.
+	meta := func(p string) (time.Time, error) { return cachedir.ModTime(filepath.Join(p, "meta.json")) }
+	for _, p := range cachedir.Oldest(paths, keep-1, meta) {
+		os.RemoveAll(p)
 	}
 }
 

@@ -58,11 +58,18 @@ func TestSecondBuildIsCacheHit(t *testing.T) {
 	assert.True(t, second.Cached)
 	assert.Equal(t, first.BzImage, second.BzImage)
 	assert.Equal(t, first.Key, second.Key)
-	// A different config is a different kernel.
-	other, err := Merge(append(frags, Fragment{Name: "x.config", Text: "CONFIG_PRINTK_TIME=y\n"}))
+	// An agreeing repeat of an option is the same kernel; a different
+	// config is a different kernel (its key is the config's hash).
+	base, err := Merge(frags)
 	require.NoError(t, err)
-	base, _ := Merge(frags)
-	assert.Equal(t, base.Hash(), other.Hash(), "an agreeing repeat changes nothing")
+	same, err := Merge(append(frags, Fragment{Name: "x.config", Text: "CONFIG_PRINTK_TIME=y\n"}))
+	require.NoError(t, err)
+	assert.Equal(t, base.Hash(), same.Hash(), "an agreeing repeat changes nothing")
+	other, err := Merge(append(frags, Fragment{Name: "x.config", Text: "CONFIG_MSDOS_PARTITION=y\n"}))
+	require.NoError(t, err)
+	assert.NotEqual(t, base.Hash(), other.Hash(), "a different config must be a different kernel")
+	assert.NotEqual(t, first.Key, hashStrings(src.ID, spec.Series.ID(), other.Hash())[:16])
+	assert.Equal(t, first.Key, hashStrings(src.ID, spec.Series.ID(), base.Hash())[:16], "the key is the config's hash")
 }
 
 // A patch that breaks the compile must fail the build with the first

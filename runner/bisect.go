@@ -39,8 +39,8 @@ func SignatureOf(r *Report, only []string) Signature {
 			continue
 		}
 		for _, f := range v.Failures {
-			e := SigEntry{Disk: v.Disk, Case: v.Case, Check: f.Check}
-			if (len(only) == 0 || slices.Contains(only, f.Check)) && !seen[e] {
+			e := SigEntry{Disk: v.Disk, Case: v.Case, Check: string(f.Check)}
+			if (len(only) == 0 || slices.Contains(only, string(f.Check))) && !seen[e] {
 				seen[e] = true
 				sig = append(sig, e)
 			}
@@ -263,7 +263,7 @@ func judgeStep(k int, rep *Report, sig Signature) BisectStep {
 			untestable = append(untestable, e.String()+": no verdict")
 		default:
 			for _, f := range v.Failures {
-				if f.Check == e.Check && (v.Status == Fail || v.Status == Error) {
+				if string(f.Check) == e.Check && (v.Status == Fail || v.Status == Error) {
 					st.Failing = append(st.Failing, e.String())
 					break
 				}

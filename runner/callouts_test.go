@@ -89,7 +89,7 @@ func TestCalloutsDifferenceNamesCalloutOpAndBothSides(t *testing.T) {
 	require.Equal(t, Fail, v.Status)
 	require.Len(t, v.Failures, 1)
 	f := v.Failures[0]
-	assert.Equal(t, "callouts", f.Check)
+	assert.Equal(t, Check("callouts"), f.Check)
 	assert.Equal(t, "callout 0 of op 0 (pwrite 0x2f9c 0x12c) (0 of the case) differs in len: kernel 0x64, model 0x12c; copied: kernel 0x64, model 0x12c; written: kernel 0x64, model 0x12c; "+
 		"the model's step: write pos=0x2f9c len=0x12c copied=0x12c written=0x12c map=(not compared)", f.Msg)
 }

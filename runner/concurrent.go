@@ -83,7 +83,7 @@ func checkRace(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 		return
 	}
 	for _, p := range e.Check(race.Outcome{Size: ino.Size, Content: got}) {
-		v.fail(p.Check, p.Offset, "%s", p.Msg)
+		v.fail(Check(p.Check), p.Offset, "%s", p.Msg)
 		v.Failures[len(v.Failures)-1].ModelZero = p.ModelZero
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {

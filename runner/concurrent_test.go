@@ -62,7 +62,7 @@ func TestCheckRaceOnAnImage(t *testing.T) {
 	v = Verdict{Status: Pass}
 	checkRace(&v, tg, false, plan, cases.Result{Ino: ino, Race: rr}, rd)
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "atomicity", v.Failures[0].Check)
+	assert.Equal(t, Check("atomicity"), v.Failures[0].Check)
 
 	one := &cases.RaceResult{CPUs: 1, Threads: make([]cases.RaceThreadResult, 2)}
 	v = Verdict{Status: Pass}

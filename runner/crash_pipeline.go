@@ -321,7 +321,7 @@ func (j *crashJudge) judge(ci *crashImage) {
 				}
 				j.durableKind[k][len(v.Failures)] = f.Ops[m.DurableBy].Kind
 			}
-			v.fail("crash-"+m.Check, m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
+			v.fail(Check("crash-"+m.Check), m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
 			failed = true
 		}
 	}

@@ -45,7 +45,7 @@ func TestApplyCrashFindings(t *testing.T) {
 	mk := func(fs string, checks ...string) Verdict {
 		v := Verdict{FS: fs, Status: Pass}
 		for _, c := range checks {
-			v.fail(c, 0, "x")
+			v.fail(Check(c), 0, "x")
 		}
 		return v
 	}

@@ -173,7 +173,7 @@ func explains(f *Finding, v Verdict) bool {
 	}
 	var reads []int64 // offsets of garbage a read returned mid-sequence
 	for _, fl := range v.Failures {
-		check := fl.Check
+		check := string(fl.Check)
 		if check == "read" {
 			// The garbage the deviation leaves in the page cache is what
 			// a read during the sequence returns, as the disk does after

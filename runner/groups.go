@@ -45,7 +45,7 @@ func groupFailures(vs []Verdict) []*failureGroup {
 		}
 		check, msg := "", ""
 		if len(v.Failures) > 0 {
-			check, msg = v.Failures[0].Check, v.Failures[0].Msg
+			check, msg = string(v.Failures[0].Check), v.Failures[0].Msg
 		}
 		pat := normalise(msg)
 		key := strings.Join([]string{string(v.Status), check, v.FS, pat}, "\x00")

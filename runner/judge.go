@@ -36,25 +36,9 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 // and the images into verdicts; cc says whether the callout sequences are
 // compared.
 func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
-	results := map[string]cases.Result{}
-	unmounted := map[string]cases.DiskResult{}
+	g := readRecords(records)
+	results, unmounted := g.cases, g.unmounted
 	started, took := caseTimes(records)
-	for _, r := range records {
-		if r.Type != proto.Result {
-			continue
-		}
-		if strings.HasSuffix(r.Name, "/umount") {
-			var dr cases.DiskResult
-			if r.Decode(&dr) == nil {
-				unmounted[dr.Disk] = dr
-			}
-			continue
-		}
-		var cr cases.Result
-		if err := r.Decode(&cr); err == nil {
-			results[cr.Disk+"/"+cr.Case] = cr
-		}
-	}
 	var vs []Verdict
 	for _, d := range plan.Disks {
 		t := Target{FS: d.FS, BlockSize: d.BlockSize}
@@ -64,7 +48,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		img, err := os.Open(imagePath(o.Out, d.Name))
 		if err == nil {
 			defer img.Close()
-			rd, openErr = OpenImage(d.FS, img)
+			rd, openErr = openImage(d.FS, img)
 		} else {
 			openErr = err
 		}
@@ -78,7 +62,13 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			}
 			res, ok := results[d.Name+"/"+f.Case]
 			v.Seconds = took[d.Name+"/"+f.Case]
+			var bad []badRecord
+			if !ok {
+				bad = g.badFor(d.Name + "/" + f.Case)
+			}
 			switch {
+			case len(bad) > 0:
+				v.errorf(CheckResults, "%s", bad[0])
 			case !ok && !started[d.Name+"/"+f.Case]:
 				continue // never started: reported once, as not run (see notRun)
 			case !ok:
@@ -113,10 +103,13 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
 		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
-		if !clean && !diskStarted(started, d) {
+		badUnmount := g.badFor(d.Name)
+		if !clean && len(badUnmount) == 0 && !diskStarted(started, d) {
 			continue // the guest never got to this disk: not run
 		}
 		switch {
+		case !clean && len(badUnmount) > 0:
+			fv.errorf(CheckResults, "the unmount record did not decode: %s", badUnmount[0])
 		case !clean:
 			fv.errorf("crash", "the guest never unmounted this filesystem")
 		case dr.MountErr != "":
@@ -135,6 +128,7 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 		}
 		vs = append(vs, fv)
 	}
+	vs = append(vs, badVerdicts(o.Revision, g.bad)...)
 	sortVerdicts(vs)
 	return vs
 }

@@ -65,7 +65,7 @@ copyrange 0 0x10 0x5 0x700 f=1
 	v = Verdict{Status: Pass}
 	checkCase(&v, tg, false, plan, res, rd, false, false)
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "content", v.Failures[0].Check)
+	assert.Equal(t, Check("content"), v.Failures[0].Check)
 	assert.Equal(t, int64(0x10), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "file 1 (c.1): ")
 
@@ -75,7 +75,7 @@ copyrange 0 0x10 0x5 0x700 f=1
 	checkCase(&v, tg, false, plan, res, rd, false, false)
 	var checks []string
 	for _, fl := range v.Failures {
-		checks = append(checks, fl.Check)
+		checks = append(checks, string(fl.Check))
 	}
 	assert.Contains(t, checks, "returned")
 }

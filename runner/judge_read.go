@@ -40,11 +40,11 @@ func retString(r int64) string {
 
 func checkRead(v *Verdict, i int, ops []cases.Op, rb reference.ReadBack, got []byte) {
 	op := ops[i]
-	check := "read"
+	check := Check(CheckRead)
 	if rb.Durable {
 		// A sync write's range read back from the disk right after it
 		// returned (generic_write_sync).
-		check = "durable"
+		check = CheckDurable
 		if got == nil {
 			v.fail(check, rb.Off, "op %d (%s): the guest read nothing back from the disk", i, op)
 			return

@@ -29,7 +29,7 @@ func TestCheckReadsNamesOffsetAndWriter(t *testing.T) {
 	v = Verdict{}
 	checkReads(&v, m, ops, res)
 	require.Len(t, v.Failures, 1)
-	assert.Equal(t, "read", v.Failures[0].Check)
+	assert.Equal(t, Check("read"), v.Failures[0].Check)
 	assert.Equal(t, int64(1034), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "op 1 (read 0x400 0x64): 1 byte(s) differ in [1034, 1035)")
 	assert.Contains(t, v.Failures[0].Msg, "last written by op 0 (pwrite 0x0 0x1000)")

@@ -19,15 +19,21 @@ import (
 )
 
 // judgeImage plays the guest without a VM: it writes what the model
-// predicts into a directory, lets mkfs.ext4 -d put it in an image, and
+// predicts into a directory, lets the pinned mkfs.ext4 (-d) put it in an image, and
 // returns the reader and the guest-style result for the file.
 func judgeImage(t *testing.T, content []byte) (cases.FilePlan, cases.Result, *os.File) {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
 	img := filepath.Join(t.TempDir(), "img")
-	require.NoError(t, mkfs.Make(context.Background(), mkfs.Spec{FS: "ext4", BlockSize: 1024, Size: 8 << 20, Path: img}))
-	out, err := exec.Command("mkfs.ext4", "-F", "-q", "-b", "1024", "-E", "nodiscard", "-d", dir, img).CombinedOutput()
+	spec := mkfs.Spec{FS: "ext4", BlockSize: 1024, Size: 8 << 20, Path: img}
+	require.NoError(t, mkfs.Make(context.Background(), spec)) // poisoned free space
+	// The production format (mkfs.Args), populated from dir: mke2fs -d
+	// writes the file at mkfs time, over the poisoned image.
+	args, err := mkfs.Args(spec)
+	require.NoError(t, err)
+	args = append(args[:len(args)-1:len(args)-1], "-d", dir, img)
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	f, err := os.Open(img)
 	require.NoError(t, err)
@@ -62,7 +68,7 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	checkCase(&v, tg, false, plan, res, rd, true, false)
 	require.Equal(t, Fail, v.Status)
 	first := int64(2*1024 + 1024 - 100) // the write's offset: everything before it is zero
-	require.Equal(t, "content", v.Failures[0].Check)
+	require.Equal(t, Check("content"), v.Failures[0].Check)
 	assert.Equal(t, first, v.Failures[0].Offset)
 	assert.False(t, v.Failures[0].ModelZero, "the flipped byte is one the model has data for")
 	assert.Contains(t, v.Line(), "FAIL  ext4-1k  straddle-beyond-eof: content at offset 2972 (0xb9c)")
@@ -82,12 +88,12 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	v := Verdict{Status: Pass}
 	checkCase(&v, tg, false, plan, res, rd, false, false)
 	require.Equal(t, Fail, v.Status)
-	var checks []string
+	var checks []Check
 	for _, fl := range v.Failures {
 		checks = append(checks, fl.Check)
 	}
-	assert.Contains(t, checks, "content")
-	assert.Contains(t, checks, "stale-data")
+	assert.Contains(t, checks, Check(CheckContent))
+	assert.Contains(t, checks, Check(CheckStaleData))
 	assert.Equal(t, int64(100), v.Failures[0].Offset)
 	assert.Contains(t, v.Failures[0].Msg, "the model says zero")
 	assert.True(t, v.Failures[0].ModelZero)
@@ -101,7 +107,7 @@ func TestKernelReportFailsTheCase(t *testing.T) {
 	v := Verdict{Status: Pass}
 	kernelReports(&v, strings.Split(string(con), "\n"))
 	require.Equal(t, Fail, v.Status)
-	assert.Equal(t, "console", v.Failures[0].Check)
+	assert.Equal(t, Check("console"), v.Failures[0].Check)
 	assert.Contains(t, v.Failures[0].Msg, "kernel warning during the case: WARNING in lkdtm_WARNING")
 
 	quiet := Verdict{Status: Pass}
@@ -132,7 +138,7 @@ func TestJudgeSkipsImageOfDiskNeverUnmounted(t *testing.T) {
 	c := byCase[plan.Case]
 	assert.Equal(t, Error, c.Status)
 	require.Len(t, c.Failures, 1)
-	assert.Equal(t, "crash", c.Failures[0].Check)
+	assert.Equal(t, Check("crash"), c.Failures[0].Check)
 	assert.Contains(t, c.Failures[0].Msg, "never unmounted ext4-1k")
 	fs := byCase["(unmount+fsck)"]
 	assert.Equal(t, Error, fs.Status)
@@ -163,7 +169,7 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 	require.NoError(t, err)
 	records := []proto.Record{
 		{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data},
-		{Type: proto.Result, Name: "ext4-1k/umount", Data: umount},
+		{Type: proto.Unmount, Name: "ext4-1k", Data: umount},
 	}
 	for _, v := range judge(context.Background(), o, p, records, newCalloutCheck([]string{evBegin, evEnd})) {
 		if v.Case != plan.Case {
@@ -171,7 +177,7 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 		}
 		require.Equal(t, Error, v.Status, "%v", v.Failures)
 		require.Len(t, v.Failures, 1)
-		assert.Equal(t, "callouts", v.Failures[0].Check)
+		assert.Equal(t, Check("callouts"), v.Failures[0].Check)
 		assert.Contains(t, v.Failures[0].Msg, "not compared: the trace ring buffer dropped events")
 		return
 	}

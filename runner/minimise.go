@@ -13,7 +13,7 @@ import (
 type MinimiseResult struct {
 	Ops []cases.Op
 	// Check is the failure kind that was preserved while shrinking.
-	Check string
+	Check Check
 	Runs  int
 	// BudgetSpent is true when the search stopped because the budget of VM
 	// runs ran out; otherwise no single op can be removed or shrunk

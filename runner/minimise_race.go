@@ -49,8 +49,8 @@ func MinimiseRace(ctx context.Context, o Options, target Target, setup []cases.O
 				continue
 			}
 			for _, f := range v.Failures {
-				if check == "" || f.Check == check {
-					return f.Check
+				if check == "" || string(f.Check) == check {
+					return string(f.Check)
 				}
 			}
 		}

@@ -19,8 +19,8 @@ type NotRun struct {
 	Cases []string `json:"cases"`
 }
 
-// caseTimes returns which cases the guest started (or reported; also
-// disk/umount) and, for those it finished, how long each took (by the guest's own record times).
+// caseTimes returns which cases the guest started (or reported; and
+// which disks it unmounted, under unmountKey) and, for those it finished, how long each took (by the guest's own record times).
 func caseTimes(records []proto.Record) (started map[string]bool, took map[string]float64) {
 	started, took = map[string]bool{}, map[string]float64{}
 	at := map[string]float64{}
@@ -29,7 +29,13 @@ func caseTimes(records []proto.Record) (started map[string]bool, took map[string
 		case proto.Start:
 			started[r.Name] = true
 			at[r.Name] = r.T
+		case proto.Unmount:
+			started[unmountKey(r.Name)] = true
 		case proto.Result:
+			if isUnmount(r) { // an older agent's
+				started[unmountKey(strings.TrimSuffix(r.Name, "/umount"))] = true
+				continue
+			}
 			started[r.Name] = true // a result implies a start, even unrecorded
 			if t0, ok := at[r.Name]; ok && r.T >= t0 {
 				took[r.Name] = r.T - t0
@@ -38,6 +44,10 @@ func caseTimes(records []proto.Record) (started map[string]bool, took map[string
 	}
 	return started, took
 }
+
+// unmountKey is where caseTimes notes a disk's unmount record: no case
+// name can make it (a case named "umount" is d.Name+"/umount").
+func unmountKey(disk string) string { return disk + "\x00unmount" }
 
 // diskStarted reports whether the guest started any case of the disk.
 func diskStarted(started map[string]bool, d cases.DiskPlan) bool {
@@ -58,7 +68,7 @@ func notRun(plan *cases.Plan, records []proto.Record, because string) []NotRun {
 	mountErr := map[string]string{}
 	for _, r := range records {
 		var dr cases.DiskResult
-		if r.Type == proto.Result && strings.HasSuffix(r.Name, "/umount") && r.Decode(&dr) == nil && dr.MountErr != "" {
+		if isUnmount(r) && r.Decode(&dr) == nil && dr.MountErr != "" {
 			mountErr[dr.Disk] = dr.MountErr
 		}
 	}
@@ -82,7 +92,7 @@ func notRun(plan *cases.Plan, records []proto.Record, because string) []NotRun {
 				add(cause, n)
 			}
 		}
-		if !diskStarted(started, d) && !started[d.Name+"/umount"] {
+		if !diskStarted(started, d) && !started[unmountKey(d.Name)] {
 			add(cause, d.Name+"/(unmount+fsck)")
 		}
 	}

@@ -260,6 +260,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if err := savePlan(o, plan, version); err != nil {
+		return rep, err
+	}
 	pairs := 0
 	for _, d := range plan.Disks {
 		pairs += len(d.Files)
@@ -288,7 +291,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var mu sync.Mutex // OnRecord runs on each VM's reader goroutine
 	doneCases := 0
 	progress := func(r proto.Record) {
-		if r.Type != proto.Result || strings.HasSuffix(r.Name, "/umount") {
+		if r.Type != proto.Result || isUnmount(r) {
 			return
 		}
 		mu.Lock()
@@ -468,6 +471,9 @@ func crashSummary(out *vmtest.Outcome) string {
 		for _, r := range crash.Classify(con) {
 			if r.Fatal {
 				msg += fmt.Sprintf(": %s (console line %d)", r.Title, r.Line)
+				if r.Case != "" && r.Case != last {
+					msg += fmt.Sprintf(", logged during case %s by the console's markers", r.Case)
+				}
 				break
 			}
 		}
@@ -546,10 +552,6 @@ func writeRepros(o Options, vs []Verdict) {
 		if os.WriteFile(p, []byte(text), 0o644) != nil {
 			continue
 		}
-		series := "--revision " + o.Revision
-		if o.SeriesDir != "" {
-			series += " --series " + o.SeriesDir
-		}
-		v.Repro = fmt.Sprintf("iomapct replay %s --fs %s --bs %d %s", p, v.FS, v.BlockSize, series)
+		v.Repro = replayCommand(o, p, v)
 	}
 }

@@ -185,8 +185,8 @@ func kills(rep *Report, control map[string]Verdict) []Kill {
 		}
 		k := Kill{Disk: v.Disk, Case: v.Case}
 		for _, f := range v.Failures {
-			if !slices.Contains(k.Checks, f.Check) {
-				k.Checks = append(k.Checks, f.Check)
+			if !slices.Contains(k.Checks, string(f.Check)) {
+				k.Checks = append(k.Checks, string(f.Check))
 			}
 		}
 		out = append(out, k)

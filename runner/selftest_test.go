@@ -12,7 +12,7 @@ import (
 // A verdict kills a mutant only where the control passed (or was KNOWN or
 // skipped): a case the unmutated kernel already fails proves nothing.
 func TestKillsNeedAPassingControl(t *testing.T) {
-	v := func(c string, s Status, checks ...string) Verdict {
+	v := func(c string, s Status, checks ...Check) Verdict {
 		out := Verdict{Disk: "xfs-1k", Case: c, Status: s}
 		for _, ch := range checks {
 			out.Failures = append(out.Failures, Failure{Check: ch, Offset: -1})

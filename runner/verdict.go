@@ -22,9 +22,8 @@ const (
 
 // Failure is one check that did not hold.
 type Failure struct {
-	// Check names the invariant: content, size, eof-tail, stale-data,
-	// holes, stuffed, fsck, guest, crash.
-	Check string `json:"check"`
+	// Check names the invariant (one of Checks).
+	Check Check  `json:"check"`
 	Msg   string `json:"msg"`
 	// Offset is the first file (or image, for fsck) byte at fault, -1 if
 	// not about a byte.
@@ -39,7 +38,7 @@ func (f Failure) String() string {
 	if f.Offset >= 0 {
 		return fmt.Sprintf("%s at offset %d (%#x): %s", f.Check, f.Offset, f.Offset, f.Msg)
 	}
-	return f.Check + ": " + f.Msg
+	return string(f.Check) + ": " + f.Msg
 }
 
 // Verdict is the outcome for one (case, filesystem, block size, revision).
@@ -70,14 +69,14 @@ type Verdict struct {
 	Seconds float64 `json:"seconds,omitempty"`
 }
 
-func (v *Verdict) fail(check string, off int64, format string, args ...any) {
+func (v *Verdict) fail(check Check, off int64, format string, args ...any) {
 	v.Failures = append(v.Failures, Failure{Check: check, Offset: off, Msg: fmt.Sprintf(format, args...)})
 	if v.Status != Error {
 		v.Status = Fail
 	}
 }
 
-func (v *Verdict) errorf(check string, format string, args ...any) {
+func (v *Verdict) errorf(check Check, format string, args ...any) {
 	v.Failures = append(v.Failures, Failure{Check: check, Offset: -1, Msg: fmt.Sprintf(format, args...)})
 	v.Status = Error
 }

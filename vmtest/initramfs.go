@@ -13,6 +13,8 @@ import (
 	"sort"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/iomapct/iomapct/internal/cachedir"
 )
 
 // File is one file of the initramfs.
@@ -128,21 +130,7 @@ const keepInitramfs = 32
 // prune deletes all but the keep most recently written archives.
 func prune(dir string, keep int) {
 	paths, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
-	if len(paths) <= keep {
-		return
-	}
-	type aged struct {
-		path string
-		mod  int64
-	}
-	var all []aged
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil {
-			all = append(all, aged{p, st.ModTime().UnixNano()})
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].mod > all[j].mod })
-	for _, a := range all[min(keep, len(all)):] {
-		os.Remove(a.path)
+	for _, p := range cachedir.Oldest(paths, keep, cachedir.ModTime) {
+		os.Remove(p)
 	}
 }

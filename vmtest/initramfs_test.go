@@ -66,3 +66,22 @@ func indexOf(xs []string, x string) int {
 	}
 	return -1
 }
+
+// The initramfs cache keeps the keep newest archives and nothing else in
+// the directory is touched.
+func TestPruneKeepsNewestArchives(t *testing.T) {
+	dir := t.TempDir()
+	for i, name := range []string{"initramfs-a.cpio", "initramfs-b.cpio", "initramfs-c.cpio", "other.txt"} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, nil, 0o644))
+		when := time.Unix(1_700_000_000+int64(i), 0)
+		require.NoError(t, os.Chtimes(p, when, when))
+	}
+	prune(dir, 2)
+	left, err := filepath.Glob(filepath.Join(dir, "*"))
+	require.NoError(t, err)
+	for i := range left {
+		left[i] = filepath.Base(left[i])
+	}
+	assert.Equal(t, []string{"initramfs-b.cpio", "initramfs-c.cpio", "other.txt"}, left)
+}

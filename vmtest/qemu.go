@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iomapct/iomapct/internal/shell"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -414,16 +415,7 @@ func askDump(conn net.Conn, dumped, exited <-chan struct{}) bool {
 // not wait for it.
 var dumpWait = 10 * time.Second
 
-func shellQuote(args []string) string {
-	var out []string
-	for _, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t'\"$,;&|<>()*?") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		out = append(out, a)
-	}
-	return strings.Join(out, " ")
-}
+func shellQuote(args []string) string { return shell.Join(args...) }
 
 // stickyWriter writes through to w until a write fails, then keeps the
 // first error and swallows the rest, so the stream feeding it keeps moving.

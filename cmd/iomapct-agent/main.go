@@ -102,7 +102,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		if len(dr.Kernel) > 0 {
 			dr.MountErr += "; kernel: " + strings.Join(dr.Kernel, "; ")
 		}
-		em.Emit(proto.Result, d.Name+"/umount", dr, err)
+		em.Emit(proto.Unmount, d.Name, dr, err)
 		return
 	}
 	cov.Send(em, d.Name+"/mount")
@@ -148,7 +148,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		dr.UnmountErr = err.Error()
 	}
 	dr.Kernel = klog.Drain(4)
-	em.Emit(proto.Result, d.Name+"/umount", dr, nil)
+	em.Emit(proto.Unmount, d.Name, dr, nil)
 	cov.Send(em, d.Name+"/umount")
 }
 

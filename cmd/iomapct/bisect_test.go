@@ -64,7 +64,7 @@ func TestBisectNamesPlantedPatch(t *testing.T) {
 			found = true
 			require.Equal(t, runner.Fail, v.Status)
 			require.NotEmpty(t, v.Failures)
-			assert.Equal(t, "content", v.Failures[0].Check)
+			assert.Equal(t, runner.Check("content"), v.Failures[0].Check)
 			assert.Equal(t, int64(0x2000), v.Failures[0].Offset)
 			assert.Contains(t, v.Failures[0].Msg, "expected 00, got a5")
 		}

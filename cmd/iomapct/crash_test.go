@@ -71,7 +71,7 @@ func TestCrashCatchesPlantedFsyncBug(t *testing.T) {
 	require.Equal(t, runner.Fail, v.Status)
 	require.NotEmpty(t, v.Failures)
 	f := v.Failures[0]
-	assert.True(t, strings.HasPrefix(f.Check, "crash-"), f.Check)
+	assert.True(t, strings.HasPrefix(string(f.Check), "crash-"), f.Check)
 	assert.Regexp(t, `^power cut at log entry \d+ of ext4-4k \(\d+ writes on disk\) after op 1 \(fsync\) of crash-write-fsync returned`, f.Msg)
 	assert.Contains(t, stdout, "repro: iomapct crash --ops ")
 }

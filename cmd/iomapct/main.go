@@ -60,6 +60,7 @@ commands:
   compare       run several revisions (default baseline,v1,v2,v3) and tabulate every difference
   bisect        find the first patch of a series after which the run fails
   crash         cut the power at every flush of the crash cases, recover, judge what fsync promised
+  judge RUNDIR  judge a finished run again from its images and records, without booting
   build         build (or find in the cache) the kernel for a revision and print its path
   coverage      run on a gcov kernel and report the write path's lines reached (lcov tracefile too)
   series check  say whether a series applies, without building
@@ -105,6 +106,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdShell(ctx, args[1:])
 	case "selftest":
 		return cmdSelftest(ctx, args[1:])
+	case "judge":
+		return cmdJudge(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])

@@ -11,13 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/reference"
 )
 
 // TestMinimisePlantedDisagreement plants a model/guest disagreement with the
 // test hook (every expected content is corrupted, so any sequence that
 // writes data fails the content check) into a 24-op random sequence and
-// minimises it on the real kernel: the repro must have at most 10 ops and
-// still fail.
+// minimises it on the real kernel. With every expected content corrupted,
+// any one op that leaves a byte in the file (a write, a truncate up) fails
+// on its own, so the 1-minimal repro is exactly one such op.
 func TestMinimisePlantedDisagreement(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: boots the kernel once per candidate")
@@ -44,9 +46,13 @@ func TestMinimisePlantedDisagreement(t *testing.T) {
 
 	min, err := cases.ReadSequence(bytes.NewReader(stdout.Bytes()))
 	require.NoError(t, err)
-	assert.NotEmpty(t, min)
-	assert.LessOrEqual(t, len(min), 10)
-	assert.Less(t, len(min), len(ops))
+	require.Len(t, min, 1, "one op alone fails: %v", min)
+	// The hook flips the first non-zero expected byte, or the first byte:
+	// the op left must give the file at least one byte (a write, or a
+	// truncate up), else there is nothing to flip and it could not fail.
+	m, err := reference.Run(reference.Geometry{FS: "ext4", BlockSize: 4096, PageSize: 4096, MaxFolio: 4096}, min)
+	require.NoError(t, err)
+	assert.Positive(t, m.Size(), "the op left must leave bytes in the file: %v", min[0])
 	saved, err := os.ReadFile(filepath.Join(dir, "min", "minimal.ops"))
 	require.NoError(t, err)
 	assert.Equal(t, stdout.String(), string(saved))

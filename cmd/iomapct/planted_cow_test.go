@@ -57,7 +57,7 @@ func TestPlantedCopyOnWriteBugsFail(t *testing.T) {
 	}
 	cow := seen["clone-cow-subblock"]
 	require.Equal(t, runner.Fail, cow.Status, "%+v", cow)
-	assert.Equal(t, "content", cow.Failures[0].Check)
+	assert.Equal(t, runner.Check("content"), cow.Failures[0].Check)
 	// Op 5 writes 3 bytes at 2*4096+7 into the source's shared block 2:
 	// the 7 bytes before it are the shared ones, read as zeros.
 	assert.Equal(t, int64(2*4096), cow.Failures[0].Offset)

@@ -78,7 +78,10 @@ func cmdMerge(_ context.Context, args []string) int {
 	}
 	rep.Out = *out
 	if *out != "" {
-		if err := os.MkdirAll(*out, 0o755); err == nil {
+		// One err for both steps: the one scoped to an if would be lost,
+		// and a failed write reported as success.
+		err := os.MkdirAll(*out, 0o755)
+		if err == nil {
 			err = runner.WriteReports(rep)
 		}
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 // extended past EOF), unmounts, and compares the reader with debugfs. The
 // kernel's own allocator produces layouts mkfs -d never does.
 func TestKernelWrittenImage(t *testing.T) {
+	needsRoot(t)
 	needTool(t, "mount", "mount")
 	needTool(t, "fallocate", "util-linux")
 	for _, c := range []mkfsConfig{

@@ -22,6 +22,16 @@ func needTool(t testing.TB, name, pkg string) {
 	}
 }
 
+// needsRoot fails a test that loop-mounts an image when it does not run as
+// root: mount -o loop needs CAP_SYS_ADMIN and a loop device, and without
+// them the failure would read as a mount error, not as the set-up it is.
+func needsRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("this test loop-mounts images and needs root (euid %d): run the tests as root (make test does on the project's machine)", os.Geteuid())
+	}
+}
+
 // poison is written over the whole image file before mkfs, so any byte
 // the filesystem never wrote (free space, unwritten extents, slack after
 // EOF) shows up as stale data.

@@ -49,7 +49,7 @@ func TestSparseJournalWithKnownData(t *testing.T) {
 		require.NoError(t, err)
 		m, err := fs.Map(ino)
 		require.NoError(t, err)
-		height := len(m.Indirect) // checked against gfs2_edit below
+		var height int // the tree height the size needs; gfs2_edit must agree below
 		for h := 1; ; h++ {
 			if c := fs.diptrs * pow(fs.inptrs, h-1); c*bs >= uint64(in.Size) {
 				height = h

@@ -288,5 +288,3 @@ func editHexBlock(t testing.TB, img string, blk, bs uint64) ([]byte, int) {
 	require.Positive(t, seen, "gfs2_edit -x printed nothing of block %d", blk)
 	return b, seen * 16
 }
-
-func readAll(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -29,6 +29,16 @@ func requireTool(t testing.TB, name, pkg string) {
 	}
 }
 
+// needsRoot fails a test that loop-mounts an image when it does not run as
+// root: mount -o loop needs CAP_SYS_ADMIN and a loop device, and without
+// them the failure would read as a mount error, not as the set-up it is.
+func needsRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("this test loop-mounts images and needs root (euid %d): run the tests as root (make test does on the project's machine)", os.Geteuid())
+	}
+}
+
 func requireXFSTools(t testing.TB) {
 	requireTool(t, "mkfs.xfs", "xfsprogs")
 	requireTool(t, "xfs_db", "xfsprogs")
@@ -85,6 +95,7 @@ func makeImage(t testing.TB, c mkfsConfig, extra ...string) string {
 // withMount loop-mounts img, runs fn on the mount point and unmounts.
 func withMount(t testing.TB, img string, fn func(mnt string)) {
 	t.Helper()
+	needsRoot(t)
 	requireTool(t, "mount", "mount")
 	mnt := t.TempDir()
 	out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput()

@@ -51,21 +51,24 @@ func ResultPort() (*os.File, error) {
 }
 
 // Mark writes a line into the kernel log so that a console message (a WARN,
-// an oops) can be attributed to the case that was running, as fstests does.
+// an oops, a panic) can be attributed to the case that was running, as
+// fstests does (vmtest/crash reads the markers back from console.log).
 func Mark(format string, args ...any) {
 	f, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	// KERN_NOTICE: kept in the kernel log (and any dmesg), but off the
-	// loglevel=5 console, where every byte costs under TCG; the agent
-	// attributes kernel messages per case through KernelLog instead.
-	fmt.Fprintf(f, "<5>iomapct: "+format+"\n", args...)
+	// KERN_WARNING, so the marker reaches the loglevel=5 console, which
+	// shows only KERN_WARNING and worse: a marker the console never shows
+	// attributes nothing. Two short lines per case are all it adds to the
+	// console (every byte is slow under TCG). KernelLog.Drain leaves
+	// markers out of the per-case kernel messages.
+	fmt.Fprintf(f, "<4>"+markerPrefix+format+"\n", args...)
 }
 
-// MarkerPrefix is what Mark lines look like on the console.
-const MarkerPrefix = "iomapct: "
+// markerPrefix starts every Mark line.
+const markerPrefix = "iomapct: "
 
 // Leave syncs and reboots; QEMU runs with -no-reboot, so this ends the VM.
 // (Without ACPI a power-off would only halt.)

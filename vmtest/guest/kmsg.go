@@ -33,7 +33,8 @@ func OpenKernelLog() (*KernelLog, error) {
 
 // Drain returns the records logged since the last call whose level is at
 // most maxLevel (4 = KERN_WARNING and worse), formatted as printk prints
-// them on a console: "[seconds.micros] message".
+// them on a console: "[seconds.micros] message". Case markers (Mark) are
+// left out.
 func (k *KernelLog) Drain(maxLevel int) []string {
 	var out []string
 	buf := make([]byte, 8192)
@@ -58,8 +59,8 @@ func (k *KernelLog) Drain(maxLevel int) []string {
 		}
 		pri, err1 := strconv.Atoi(f[0])
 		usec, err2 := strconv.ParseInt(f[2], 10, 64)
-		if err1 != nil || err2 != nil || pri&7 > maxLevel {
-			continue
+		if err1 != nil || err2 != nil || pri&7 > maxLevel || strings.HasPrefix(text, markerPrefix) {
+			continue // too quiet, or the agent's own case marker
 		}
 		out = append(out, fmt.Sprintf("[%5d.%06d] %s", usec/1e6, usec%1e6, text))
 	}

@@ -26,6 +26,14 @@ const (
 	Result = "result"
 	// Log carries a message of the agent itself.
 	Log = "log"
+	// Unmount carries a disk's unmount outcome (cases.DiskResult) in Data;
+	// Name is the disk. (Agents before it sent a Result named
+	// "<disk>/umount", which a case named "umount" would look like.)
+	Unmount = "unmount"
+	// Undecodable is made by Read, never sent: a line that is not a
+	// record (a torn last line after a crash, a corrupted write). Raw
+	// holds the line, Error why it did not decode.
+	Undecodable = "undecodable"
 )
 
 // DumpBlocked is the one request the host sends the agent, as a line on the
@@ -46,6 +54,8 @@ type Record struct {
 	T     float64         `json:"t"`
 	Error string          `json:"error,omitempty"`
 	Data  json.RawMessage `json:"data,omitempty"`
+	// Raw is the line an Undecodable record was read from.
+	Raw string `json:"-"`
 }
 
 // Emitter writes records; each Emit is one write(2) of one line, so a record
@@ -87,12 +97,12 @@ type Stream struct {
 	Records []Record
 	// Complete is true when a Done record arrived.
 	Complete bool
-	// Garbage lists lines that were not records (a torn last line after a
-	// crash, typically).
-	Garbage []string
 }
 
-// Read parses a stream, calling each (if not nil) as records arrive.
+// Read parses a stream, calling each (if not nil) as records arrive. A line
+// that is not a record is kept in Records as an Undecodable record (each
+// is not called for it), so the judge can report it instead of the case
+// it may have carried seeming never reported.
 func Read(r io.Reader, each func(Record)) (*Stream, error) {
 	s := &Stream{}
 	sc := bufio.NewScanner(r)
@@ -104,7 +114,10 @@ func Read(r io.Reader, each func(Record)) (*Stream, error) {
 		}
 		var rec Record
 		if err := json.Unmarshal(line, &rec); err != nil || rec.Type == "" {
-			s.Garbage = append(s.Garbage, string(line))
+			if err == nil {
+				err = fmt.Errorf("no record type")
+			}
+			s.Records = append(s.Records, Record{Type: Undecodable, Error: err.Error(), Raw: string(line)})
 			continue
 		}
 		s.Records = append(s.Records, rec)

@@ -34,11 +34,16 @@ func TestRoundTripAndCompleteness(t *testing.T) {
 	assert.Equal(t, []string{Ready, Result, Result, Done}, seen)
 }
 
-func TestTornLineIsGarbageNotError(t *testing.T) {
-	in := "{\"type\":\"ready\",\"t\":0}\n{\"type\":\"resu"
-	s, err := Read(bytes.NewReader([]byte(in)), nil)
+func TestTornLineIsUndecodableNotError(t *testing.T) {
+	in := "{\"type\":\"ready\",\"t\":0}\n{\"type\":\"resu\n{\"t\":1}"
+	var seen []string
+	s, err := Read(bytes.NewReader([]byte(in)), func(r Record) { seen = append(seen, r.Type) })
 	require.NoError(t, err)
-	assert.Len(t, s.Records, 1)
-	assert.Equal(t, []string{"{\"type\":\"resu"}, s.Garbage)
+	require.Len(t, s.Records, 3)
+	assert.Equal(t, []string{Ready}, seen, "each sees only records")
+	assert.Equal(t, Undecodable, s.Records[1].Type)
+	assert.Equal(t, "{\"type\":\"resu", s.Records[1].Raw)
+	assert.Contains(t, s.Records[1].Error, "unexpected end of JSON input")
+	assert.Equal(t, Record{Type: Undecodable, Error: "no record type", Raw: `{"t":1}`}, s.Records[2])
 	assert.False(t, s.Complete)
 }
