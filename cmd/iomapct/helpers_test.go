@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/iomapct/iomapct/runner"
 )
 
 // buildCLI compiles this command into a temporary directory and returns
@@ -18,4 +22,24 @@ func buildCLI(t *testing.T) (bin, root string) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin, root
+}
+
+// runForReport runs `iomapct run` with args plus --out in a new directory,
+// requires exit status want, and returns the report the run wrote, keyed
+// by case (the planted-bug tests read verdicts, not stdout).
+func runForReport(t *testing.T, bin, root string, want int, args ...string) map[string]runner.Verdict {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	stdout, stderr, code := runCLI(t, bin, root, append(append([]string{"run"}, args...), "--out", out)...)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Equal(t, want, code, "exit status of iomapct run %v", args)
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	require.NoError(t, err)
+	var rep runner.Report
+	require.NoError(t, json.Unmarshal(data, &rep))
+	byCase := map[string]runner.Verdict{}
+	for _, v := range rep.Verdicts {
+		byCase[v.Case] = v
+	}
+	return byCase
 }

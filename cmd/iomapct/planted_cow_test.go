@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -34,27 +30,10 @@ func TestPlantedCopyOnWriteBugsFail(t *testing.T) {
 		t.Skip("-short: builds a kernel with a planted series and boots it")
 	}
 	bin, root := buildCLI(t)
-	out := filepath.Join(t.TempDir(), "planted-cow")
-	cmd := exec.Command(bin, "run", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-cow"),
+	// A planted bug is a kernel failure: exit 1.
+	seen := runForReport(t, bin, root, exitFail, "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-cow"),
 		"--revision", "planted-cow", "--fs", "xfs", "--bs", "4096",
-		"--cases", "clone-cow-subblock,unshare-source-cached", "--out", out)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, exitFail, ee.ExitCode(), "a planted bug is a kernel failure: exit 1")
-
-	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	require.NoError(t, err)
-	var rep runner.Report
-	require.NoError(t, json.Unmarshal(data, &rep))
-	seen := map[string]runner.Verdict{}
-	for _, v := range rep.Verdicts {
-		seen[v.Case] = v
-	}
+		"--cases", "clone-cow-subblock,unshare-source-cached")
 	cow := seen["clone-cow-subblock"]
 	require.Equal(t, runner.Fail, cow.Status, "%+v", cow)
 	assert.Equal(t, runner.Check("content"), cow.Failures[0].Check)

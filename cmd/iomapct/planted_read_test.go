@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -26,36 +22,23 @@ func TestPlantedReadBugFailsTheReadCheck(t *testing.T) {
 		t.Skip("-short: builds a kernel with a planted bug and boots it")
 	}
 	bin, root := buildCLI(t)
-	out := filepath.Join(t.TempDir(), "run")
-	cmd := exec.Command(bin, "run", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-read"),
+	// Exit 1: a case failed.
+	seen := runForReport(t, bin, root, exitFail, "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-read"),
 		"--revision", "planted-read", "--fs", "xfs", "--bs", "1024",
-		"--cases", "read-partial-uptodate-block,read-mapread-partial-uptodate", "--out", out)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, exitFail, ee.ExitCode(), "run exits 1 when a case failed")
-
-	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	require.NoError(t, err)
-	var rep runner.Report
-	require.NoError(t, json.Unmarshal(data, &rep))
+		"--cases", "read-partial-uptodate-block,read-mapread-partial-uptodate")
 	want := map[string]string{
 		"read-partial-uptodate-block":   "op 5 (read 0x0 0x1000)",
 		"read-mapread-partial-uptodate": "op 4 (mapread 0x0 0x1000)",
 	}
-	for _, v := range rep.Verdicts {
-		op, ok := want[v.Case]
+	for name, v := range seen {
+		op, ok := want[name]
 		if !ok {
 			continue
 		}
 		delete(want, v.Case)
 		require.Equal(t, runner.Fail, v.Status, v.Case)
 		require.NotEmpty(t, v.Failures, v.Case)
-		assert.Equal(t, "read", v.Failures[0].Check, v.Case)
+		assert.Equal(t, runner.Check("read"), v.Failures[0].Check, v.Case)
 		assert.Equal(t, int64(0x400), v.Failures[0].Offset, v.Case)
 		assert.Contains(t, v.Failures[0].Msg, op, v.Case)
 	}
