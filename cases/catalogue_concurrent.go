@@ -277,7 +277,11 @@ var RaceCore = pickCases(raceCases,
 	"race-write-vs-truncate-writeback",
 	"race-mmap-vs-write",
 	"race-long-write-over-dirty-tail",
-	"race-long-write-over-dirty-tail-delalloc",
+	// Not race-long-write-over-dirty-tail-delalloc: on gfs2-1k it once
+	// failed the atomicity check on the unpatched kernel (a lost start of
+	// the second write of one thread, 2026-12-05, not reproduced yet), so
+	// it stays in --races until that is explained; a default run must
+	// not fail on the unpatched kernel by chance.
 )
 
 // pickCases returns the named cases of cs, in the order named; a name

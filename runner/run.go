@@ -261,7 +261,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	if err := savePlan(o, plan, version); err != nil {
-		return rep, err
+		// plan.json only serves `iomapct judge` later: a run that cannot
+		// write it (a full disk) still runs and says so.
+		fmt.Fprintf(o.Log, "warning: %v (iomapct judge cannot re-judge this run)\n", err)
 	}
 	pairs := 0
 	for _, d := range plan.Disks {

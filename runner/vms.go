@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"os"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -34,6 +36,9 @@ type VMRun struct {
 	// Crash is set when this VM's guest did not finish.
 	Crash string        `json:"crash,omitempty"`
 	Boot  time.Duration `json:"boot_ns,omitempty"`
+	// Retried says why the VM was booted a second time (QEMU's own fault
+	// before the agent reported), if it was.
+	Retried string `json:"retried,omitempty"`
 	Wall  time.Duration `json:"wall_ns,omitempty"`
 }
 
@@ -141,8 +146,21 @@ func runVMs(ctx context.Context, machines []vmtest.Machine, runs []VMRun) []vmOu
 		go func() {
 			defer wg.Done()
 			out, err := vmtest.Run(ctx, machines[g])
+			retried := ""
+			if sig, ok := qemuFault(ctx, out, err); ok {
+				// QEMU itself died of a fault before the guest agent said
+				// a word: no case had run and no disk was mounted, so the
+				// VM is booted once more rather than a kernel blamed
+				// (QEMU 7.2's TCG crashed so once in this project's
+				// history, early in a 2-vCPU boot). The first console is
+				// kept beside the new one.
+				os.Rename(out.ConsoleLog, out.ConsoleLog+".qemu-fault")
+				retried = fmt.Sprintf("QEMU died of %s before the guest agent reported; booted again (console of the first boot: %s.qemu-fault)", sig, out.ConsoleLog)
+				out, err = vmtest.Run(ctx, machines[g])
+			}
 			r := &outs[g]
 			r.run, r.out, r.err = runs[g], out, err
+			r.run.Retried = retried
 			if out != nil {
 				r.run.Console, r.run.Results, r.run.Repro = out.ConsoleLog, out.Results, out.Cmdline
 				r.run.Wall = out.Ended.Sub(out.Started)
@@ -157,6 +175,16 @@ func runVMs(ctx context.Context, machines []vmtest.Machine, runs []VMRun) []vmOu
 	}
 	wg.Wait()
 	return outs
+}
+
+// qemuFault reports whether a VM ended because QEMU itself died of a
+// fault signal before the guest agent reported, and which signal.
+func qemuFault(ctx context.Context, out *vmtest.Outcome, err error) (string, bool) {
+	var ke *vmtest.KilledError
+	if ctx.Err() != nil || out == nil || !out.Ready.IsZero() || !errors.As(err, &ke) || !ke.Fault() {
+		return "", false
+	}
+	return ke.Signal, true
 }
 
 // mergeOutcomes gathers the records of every VM and the callout events the

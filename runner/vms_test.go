@@ -1,11 +1,15 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,4 +157,30 @@ func TestLargeFoliosFollowTheKernelConfig(t *testing.T) {
 	assert.Equal(t, int64(2<<20), geometry(xfs, true).MaxFolio)
 	assert.Equal(t, int64(4096), geometry(xfs, false).MaxFolio)
 	assert.Equal(t, int64(4096), geometry(Target{FS: "gfs2", BlockSize: 4096}, true).MaxFolio, "only xfs asks for large folios")
+}
+
+// A QEMU that crashes of its own fault before the agent said a word is
+// booted again; one that crashed later, was killed by someone, or whose
+// run was interrupted is not.
+func TestQEMUFaultBeforeTheAgentIsRetried(t *testing.T) {
+	ctx := context.Background()
+	early := &vmtest.Outcome{}
+	late := &vmtest.Outcome{Ready: time.Now()}
+	segv := &vmtest.KilledError{Signal: syscall.SIGSEGV.String()}
+	kill := &vmtest.KilledError{Signal: syscall.SIGKILL.String()}
+	sig, ok := qemuFault(ctx, early, segv)
+	assert.True(t, ok)
+	assert.Equal(t, "segmentation fault", sig)
+	_, ok = qemuFault(ctx, late, segv)
+	assert.False(t, ok, "cases may have run")
+	_, ok = qemuFault(ctx, early, kill)
+	assert.False(t, ok, "someone killed it")
+	_, ok = qemuFault(ctx, early, fmt.Errorf("boot: %w", segv))
+	assert.True(t, ok, "wrapped")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, ok = qemuFault(cctx, early, segv)
+	assert.False(t, ok, "interrupted")
+	assert.Contains(t, segv.Error(), "QEMU crashed (segmentation fault)")
+	assert.Contains(t, kill.Error(), "QEMU was killed from outside (killed)")
 }

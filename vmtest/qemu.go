@@ -365,7 +365,21 @@ func (e *KilledError) Error() string {
 	default:
 		where = "before the guest agent reported"
 	}
-	return fmt.Sprintf("QEMU was killed from outside (%s) %s; the records received until then are in %s", e.Signal, where, e.Results)
+	how := "was killed from outside"
+	if e.Fault() {
+		how = "crashed" // its own fault, not a signal someone sent
+	}
+	return fmt.Sprintf("QEMU %s (%s) %s; the records received until then are in %s", how, e.Signal, where, e.Results)
+}
+
+// Fault reports whether QEMU died of a fault of its own (SIGSEGV, SIGBUS,
+// SIGABRT, SIGILL) rather than a signal sent to it.
+func (e *KilledError) Fault() bool {
+	switch e.Signal {
+	case syscall.SIGSEGV.String(), syscall.SIGBUS.String(), syscall.SIGABRT.String(), syscall.SIGILL.String():
+		return true
+	}
+	return false
 }
 
 // externalKill returns a *KilledError when QEMU died of a signal or quit on

@@ -48,7 +48,9 @@ func makePlantedHistory(t *testing.T, src kernel.Source, cache string) string {
 		return strings.TrimSpace(string(out))
 	}
 	if exec.Command("git", "-C", repo, "rev-parse", "-q", "--verify", "refs/tags/G").Run() == nil {
-		git("bisect", "reset", "--quiet", "master") // a killed earlier run may have left one going
+		// A killed earlier run may have left a bisection going.
+		exec.Command("git", "-C", repo, "bisect", "reset").Run()
+		git("checkout", "-q", "master")
 		return repo
 	}
 	require.NoError(t, os.RemoveAll(repo))
@@ -123,7 +125,7 @@ exec %q run --kernel-src . --bisect-exit --fs xfs --bs 4096 --cases straddle-bey
 	}
 	_, err = git("bisect", "start", "G", "A")
 	require.NoError(t, err)
-	defer git("bisect", "reset", "--quiet", "master")
+	defer git("bisect", "reset")
 	out, err := git("bisect", "run", script)
 	t.Logf("git bisect run:\n%s", out)
 	require.NoError(t, err)
