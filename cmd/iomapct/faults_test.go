@@ -203,7 +203,8 @@ func TestFullDiskNamesENOSPCAndTheFile(t *testing.T) {
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=65560k", "tmpfs", dir).CombinedOutput()
 	require.NoError(t, err, "mounting a small tmpfs (needs root): %s", out)
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	cmd := exec.Command(bin, "run", "--fs", "ext4", "--bs", "4096", "--vms", "1", "--random", "150", "--out", filepath.Join(dir, "run"))
+	// -v: every verdict's line, which the assertions below read.
+	cmd := exec.Command(bin, "run", "-v", "--fs", "ext4", "--bs", "4096", "--vms", "1", "--random", "150", "--out", filepath.Join(dir, "run"))
 	cmd.Dir = root
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
