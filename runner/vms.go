@@ -2,10 +2,10 @@ package runner
 
 import (
 	"context"
-	"errors"
-	"os"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -38,8 +38,8 @@ type VMRun struct {
 	Boot  time.Duration `json:"boot_ns,omitempty"`
 	// Retried says why the VM was booted a second time (QEMU's own fault
 	// before the agent reported), if it was.
-	Retried string `json:"retried,omitempty"`
-	Wall  time.Duration `json:"wall_ns,omitempty"`
+	Retried string        `json:"retried,omitempty"`
+	Wall    time.Duration `json:"wall_ns,omitempty"`
 }
 
 // fsCost weighs a filesystem's time per op in the guest, relative to ext2
