@@ -53,3 +53,21 @@ func TestCaseTimeoutFlagReachesTheRunner(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 7*time.Second, o.CaseTimeout)
 }
+
+// --cases takes names and globs over the catalogue and the races outside
+// the default run; a word matching nothing is an error that names it.
+func TestSelectCases(t *testing.T) {
+	cs, err := selectCases("gfs2-*,race-long-write-over-dirty-tail-delalloc,gfs2-jdata-partial-writes")
+	require.NoError(t, err)
+	names := map[string]int{}
+	for _, c := range cs {
+		names[c.Name]++
+	}
+	assert.Equal(t, 1, names["race-long-write-over-dirty-tail-delalloc"], "a --races race is named too")
+	assert.Equal(t, 1, names["gfs2-jdata-partial-writes"], "named and globbed, listed once")
+	assert.Greater(t, len(cs), 10)
+	_, err = selectCases("gfs2-*,nope*")
+	assert.ErrorContains(t, err, `no case named or matching "nope*"`)
+	_, err = selectCases("[")
+	assert.ErrorContains(t, err, "bad pattern")
+}

@@ -152,7 +152,8 @@ func cmdList(_ context.Context, args []string) int {
 }
 
 // selectCases resolves --cases: comma-separated names or shell globs
-// (path.Match syntax: *, ?, [...]) over the catalogue; a word that matches
+// (path.Match syntax: *, ?, [...]) over the catalogue and the race
+// catalogue (--races' races are named as well); a word that matches
 // nothing is an error naming it. Empty means none given.
 func selectCases(list string) ([]cases.Case, error) {
 	if list == "" {
@@ -168,7 +169,7 @@ func selectCases(list string) ([]cases.Case, error) {
 			return nil, fmt.Errorf("--cases: bad pattern %q: %v", pat, err)
 		}
 		n := 0
-		for _, c := range cases.Catalogue {
+		for _, c := range append(append([]cases.Case{}, cases.Catalogue...), cases.RaceCatalogue...) {
 			if ok, _ := path.Match(pat, c.Name); ok {
 				n++
 				if !taken[c.Name] {
