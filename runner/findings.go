@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
@@ -171,17 +173,26 @@ func explains(f *Finding, v Verdict) bool {
 	if ev == nil || f.May == nil {
 		return false
 	}
-	var reads []int64 // offsets of garbage a read returned mid-sequence
+	type readAt struct {
+		off int64
+		op  int // the read op's index; -1 when the message does not say
+	}
+	var reads []readAt // garbage a read returned mid-sequence
 	for _, fl := range v.Failures {
 		check := string(fl.Check)
 		if check == "read" {
 			// The garbage the deviation leaves in the page cache is what
 			// a read during the sequence returns, as the disk does after
-			// the unmount: held below to the same allowances.
+			// the unmount: held below to the deviation as it stood when
+			// the read ran.
 			if !fl.ModelZero {
 				return false
 			}
-			reads = append(reads, fl.Offset)
+			op := -1
+			if m := readOpMsg.FindStringSubmatch(fl.Msg); m != nil {
+				op, _ = strconv.Atoi(m[1])
+			}
+			reads = append(reads, readAt{fl.Offset, op})
 			check = "content"
 		}
 		if !slices.Contains(f.Checks, check) {
@@ -212,10 +223,17 @@ func explains(f *Finding, v Verdict) bool {
 		return false
 	}
 	deviations := 0
-	for _, off := range reads {
+	for _, r := range reads {
 		// A read reports its first differing byte only: that byte must be
-		// one the deviation may change.
-		if !inAllowance(off) {
+		// one the deviation may have changed by the time the read ran
+		// (the ops up to it), or, where the message names no op, by the
+		// end.
+		if r.op >= 0 && r.op < len(ev.ops) {
+			then, err := f.May(ev.geometry, ev.ops[:r.op+1])
+			if err != nil || !within(then, r.off) {
+				return false
+			}
+		} else if !inAllowance(r.off) {
 			return false
 		}
 		deviations++
@@ -243,6 +261,20 @@ func explains(f *Finding, v Verdict) bool {
 		deviations++
 	}
 	return deviations > 0
+}
+
+// readOpMsg finds the read op's index in a read failure's message
+// (judge_read.go writes "op N (read ...): ...").
+var readOpMsg = regexp.MustCompile(`^op (\d+) \(`)
+
+// within reports whether off lies in one of the allowances.
+func within(allow []reference.Allowance, off int64) bool {
+	for _, a := range allow {
+		if off >= a.Off && off < a.End {
+			return true
+		}
+	}
+	return false
 }
 
 // applyFindings turns failures that match a recorded deviation exactly
