@@ -104,21 +104,15 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	spec, err := o.KernelSpec(ctx, cache)
-	if err != nil {
-		return nil, err
-	}
-	rep.SourceID, rep.SeriesID, rep.Patches = spec.Source.ID, spec.Series.ID()[:16], len(spec.Series.Patches)
-	st.done("source", spec.Source.ID)
-	art, err := kernel.Build(ctx, cache, spec)
+	// The same source and build stages as Run (a prebuilt --kernel too).
+	art, version, err := o.kernel(ctx, cache, st)
 	if err != nil {
 		return rep, err
 	}
-	rep.Kernel = art.BzImage
+	rep.Kernel, rep.KernelKey = art.BzImage, art.Key
 	if o.largeFolios, err = largeFolios(art.Config); err != nil {
 		return rep, err
 	}
-	st.done("build", map[bool]string{true: "cached ", false: "built "}[art.Cached]+art.Key)
 
 	plan, err := makeCrashPlan(ctx, o)
 	if err != nil {
@@ -162,7 +156,7 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	// Crash points, materialised disk by disk, recovered in batches and
 	// judged as each batch comes back.
 	j := newCrashJudge(ctx, o, co, plan, results)
-	j.kernelVersion = spec.Source.Version
+	j.kernelVersion = version
 	npoints, perDisk, err := crashPipeline(ctx, o, co, plan, boot, agent, filepath.Join(cache, "initramfs"), j)
 	if err != nil {
 		return rep, err
