@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -29,27 +27,14 @@ func TestBisectNamesPlantedPatch(t *testing.T) {
 	}
 	bin, root := buildCLI(t)
 	out := filepath.Join(t.TempDir(), "bisect")
-	cmd := exec.Command(bin, "bisect", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-series"),
-		"--fs", "xfs", "--bs", "4096", "--cases", "straddle-beyond-eof,straddle-two-bytes-first-boundary", "--out", out)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, exitFail, ee.ExitCode(), "bisect exits 1 when it found a bad patch")
-
 	// The steps in order, each with its verdict and run directory; the
 	// signature is what the full series failed.
-	var steps []string
-	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout.String(), -1) {
-		steps = append(steps, m[1]+" "+m[2])
-	}
+	stdout, steps := runBisect(t, bin, root, "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-series"),
+		"--fs", "xfs", "--bs", "4096", "--cases", "straddle-beyond-eof,straddle-two-bytes-first-boundary", "--out", out)
 	assert.Equal(t, []string{"4 bad", "0 good", "2 good", "3 bad"}, steps)
-	assert.Contains(t, stdout.String(), "      "+filepath.Join(out, "prefix-3")+"\n")
-	assert.Contains(t, stdout.String(), "  xfs-4k straddle-beyond-eof [content]\n")
-	assert.Contains(t, stdout.String(), "first bad patch: 3 0003-iomap-planted-bug-a-new-block-s-first-zeroed-byte-is.patch "+
+	assert.Contains(t, stdout, "      "+filepath.Join(out, "prefix-3")+"\n")
+	assert.Contains(t, stdout, "  xfs-4k straddle-beyond-eof [content]\n")
+	assert.Contains(t, stdout, "first bad patch: 3 0003-iomap-planted-bug-a-new-block-s-first-zeroed-byte-is.patch "+
 		"[PATCH 3/4] iomap: planted bug: a new block's first zeroed byte is 0xa5\n  prefix 2 is good and prefix 3 bad for the signature\n")
 
 	// The failing prefix failed for the planted reason: a5 at the start of
@@ -85,23 +70,24 @@ func TestBisectFollowsACalloutOnlySignature(t *testing.T) {
 		t.Skip("-short: builds v2's prefix and a planted patch on top, and boots each")
 	}
 	bin, root := buildCLI(t)
-	out := filepath.Join(t.TempDir(), "bisect")
-	cmd := exec.Command(bin, "bisect", "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-callout-series"),
-		"--fs", "gfs2", "--bs", "4096", "--cases", "gfs2-jdata-truncate-down-up", "--out", out)
-	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, exitFail, ee.ExitCode())
+	stdout, steps := runBisect(t, bin, root, "--series", filepath.Join("cmd", "iomapct", "testdata", "planted-callout-series"),
+		"--fs", "gfs2", "--bs", "4096", "--cases", "gfs2-jdata-truncate-down-up", "--out", filepath.Join(t.TempDir(), "bisect"))
+	assert.Equal(t, []string{"5 bad", "0 untestable", "4 good"}, steps)
+	assert.Contains(t, stdout, "  gfs2-4k gfs2-jdata-truncate-down-up [callouts]\n")
+	assert.Contains(t, stdout, "first bad patch: 5 0005-iomap-planted-bug-zeroing-never-calls-folio_done.patch")
+	assert.Contains(t, stdout, "[callouts]: NOT CHECKED", "the untestable step says why")
+}
+
+// runBisect runs `iomapct bisect` with args, requires exit 1 (a bad patch
+// found), and returns its stdout and the steps it printed ("N verdict").
+func runBisect(t *testing.T, bin, root string, args ...string) (string, []string) {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, bin, root, append([]string{"bisect"}, args...)...)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Equal(t, exitFail, code, "bisect exits 1 when it found a bad patch")
 	var steps []string
-	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout.String(), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  (\d+) patches: (\w+)`).FindAllStringSubmatch(stdout, -1) {
 		steps = append(steps, m[1]+" "+m[2])
 	}
-	assert.Equal(t, []string{"5 bad", "0 untestable", "4 good"}, steps)
-	assert.Contains(t, stdout.String(), "  gfs2-4k gfs2-jdata-truncate-down-up [callouts]\n")
-	assert.Contains(t, stdout.String(), "first bad patch: 5 0005-iomap-planted-bug-zeroing-never-calls-folio_done.patch")
-	assert.Contains(t, stdout.String(), "[callouts]: NOT CHECKED", "the untestable step says why")
+	return stdout, steps
 }
