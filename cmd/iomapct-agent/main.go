@@ -116,6 +116,7 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		name := d.Name + "/" + f.Case
 		guest.Mark("case %s start", name)
 		em.Emit(proto.Start, name, nil, nil)
+		beforeCase(name)
 		tr.Reset()
 		klog.Drain(7) // whatever came before belongs to no case
 		var res cases.Result
