@@ -264,7 +264,10 @@ func (r *runFlags) options(ctx context.Context, label string) (runner.Options, e
 	if err != nil {
 		return runner.Options{}, err
 	}
-	if r.races {
+	// With --cases, the list already names the races wanted (it reaches the
+	// race catalogue too): --races adds the rest only when no list narrows
+	// the run, so `--races --cases race-x` runs race-x, not every race.
+	if r.races && r.caseList == "" {
 		cs = withRaces(cs)
 	}
 	if r.random > 0 {
