@@ -67,6 +67,7 @@ commands:
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
   gc            keep only the newest run directories under ./runs
+  deps          the Debian packages of the filesystems' mkfs and fsck tools (scripts/deps.sh)
   shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
   selftest      build each mutant of kernel/mutants and check the catalogue catches it
 
@@ -108,6 +109,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdSelftest(ctx, args[1:])
 	case "judge":
 		return cmdJudge(ctx, args[1:])
+	case "deps":
+		return cmdDeps(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
