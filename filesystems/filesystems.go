@@ -104,6 +104,10 @@ type Caps struct {
 	Journal bool
 }
 
+// OneImage is the filesystem of a one-image session (iomapct shell) when
+// --fs does not name one: ext4, the filesystem most readers know.
+const OneImage = "ext4"
+
 // byName and order are the registry: entries.go fills them.
 var (
 	byName = map[string]*Entry{}

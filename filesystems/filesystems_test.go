@@ -200,19 +200,26 @@ func nameLiterals(path string, src []byte, names map[string]bool) ([]string, err
 		if !ok || lit.Kind != token.STRING {
 			return true
 		}
-		if s, err := strconv.Unquote(lit.Value); err == nil && names[s] {
-			out = append(out, fset.Position(lit.Pos()).String()+": "+lit.Value)
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			return true
+		}
+		for _, part := range strings.Split(s, ",") {
+			if names[part] {
+				out = append(out, fset.Position(lit.Pos()).String()+": "+lit.Value)
+				break
+			}
 		}
 		return true
 	})
 	return out, nil
 }
 
-// The guard's scanner finds a switch case, a comparison and a raw string,
-// and leaves comments and longer strings alone.
+// The guard's scanner finds a switch case, a comparison, a raw string and
+// a comma-separated list, and leaves comments and longer strings alone.
 func TestNameLiteralsFindsSwitchesAndComparisons(t *testing.T) {
-	src := "package p\n// on \"xfs\" only\nfunc f(fs string) bool {\n\tswitch fs {\n\tcase \"ext2\":\n\t}\n\treturn fs == `gfs2` || fs == \"xfs-4k\"\n}\n"
+	src := "package p\n// on \"xfs\" only\nfunc f(fs string) bool {\n\tswitch fs {\n\tcase \"ext2\":\n\t}\n\treturn fs == `gfs2` || fs == \"xfs-4k\" || fs == \"ext4,xfs\"\n}\n"
 	got, err := nameLiterals("p.go", []byte(src), map[string]bool{"ext2": true, "xfs": true, "gfs2": true})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"p.go:5:7: \"ext2\"", "p.go:7:15: `gfs2`"}, got)
+	assert.Equal(t, []string{"p.go:5:7: \"ext2\"", "p.go:7:15: `gfs2`", "p.go:7:43: \"ext4,xfs\""}, got)
 }
