@@ -53,7 +53,7 @@ type CrashOptions struct {
 func DefaultCrashMatrix() []Target {
 	var out []Target
 	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
-		out = append(out, Target{fs, 4096})
+		out = append(out, Target{FS: fs, BlockSize: 4096})
 	}
 	return out
 }

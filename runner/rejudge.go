@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -113,8 +114,8 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 		}
 		plan.Disks = append(plan.Disks, d)
 	}
-	vs := judge(ctx, o, plan, records, rep.Callouts)
-	applyFindings(pf.KernelVersion, vs)
+	vs := judge.Judge(ctx, o.judgeConfig(), plan, records, rep.Callouts)
+	judge.ApplyFindings(pf.KernelVersion, vs)
 	writeRepros(o, vs)
 	for _, v := range rep.Verdicts {
 		if slices.Contains(missing, v.Disk) {

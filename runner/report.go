@@ -222,3 +222,5 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+func describeOps(ops []string) string { return strings.Join(ops, "; ") }

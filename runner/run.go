@@ -6,40 +6,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
-	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
-
-// Target is one filesystem at one block size.
-type Target struct {
-	FS        string
-	BlockSize int64
-}
-
-// Name is the disk name used in plans and reports, e.g. "xfs-4k".
-func (t Target) Name() string {
-	if t.BlockSize%1024 == 0 {
-		return fmt.Sprintf("%s-%dk", t.FS, t.BlockSize/1024)
-	}
-	return fmt.Sprintf("%s-%d", t.FS, t.BlockSize)
-}
 
 // DefaultMatrix is every filesystem at 1k and 4k blocks.
 func DefaultMatrix() []Target {
 	var out []Target
 	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
 		for _, bs := range []int64{1024, 4096} {
-			out = append(out, Target{fs, bs})
+			out = append(out, Target{FS: fs, BlockSize: bs})
 		}
 	}
 	return out
@@ -293,7 +278,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var mu sync.Mutex // OnRecord runs on each VM's reader goroutine
 	doneCases := 0
 	progress := func(r proto.Record) {
-		if r.Type != proto.Result || isUnmount(r) {
+		if r.Type != proto.Result || judge.IsUnmount(r) {
 			return
 		}
 		mu.Lock()
@@ -339,16 +324,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Judge what came back, even when a VM failed to run: results already
 	// produced are reported before the error is.
-	rep.Callouts = newCalloutCheck(events)
+	rep.Callouts = judge.NewCalloutCheck(events)
 	// Judged to the end even after an interrupt: fsck of a disk the guest
 	// unmounted must not die of the cancelled context and read as a
 	// failure of the kernel.
-	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
+	rep.Verdicts = judge.Judge(context.WithoutCancel(ctx), o.judgeConfig(), plan, records, rep.Callouts)
 	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
 	if vmErr != nil {
 		markStopped(rep.Verdicts, vmErr.Error())
 	}
-	applyFindings(version, rep.Verdicts)
+	judge.ApplyFindings(version, rep.Verdicts)
 	writeRepros(o, rep.Verdicts)
 	if !o.KeepImages {
 		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
@@ -391,8 +376,6 @@ func (o Options) kernel(ctx context.Context, cache string, st *stager) (*kernel.
 	st.done("build", note)
 	return art, spec.Source.Version, nil
 }
-
-func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
 
 // ImageSize is the size of every test image: small, so poisoning, copying
 // and reading it is quick, yet big enough for every case.
@@ -497,18 +480,6 @@ func summary(vs []Verdict) string {
 	return strings.Join(parts, ", ")
 }
 
-// geometry is the reference geometry of a target on a kernel with or
-// without large folios in the page cache.
-func geometry(t Target, largeFolios bool) reference.Geometry {
-	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
-	if t.FS == "xfs" && largeFolios {
-		// xfs asks for large folios (mapping_set_large_folios);
-		// MAX_PAGECACHE_ORDER is PMD order on x86_64.
-		g.MaxFolio = 2 << 20
-	}
-	return g
-}
-
 // largeFolios reports whether a kernel, by its .config, gives page-cache
 // mappings large folios: mapping_set_folio_order_range
 // (include/linux/pagemap.h:408-413) returns without setting an order unless
@@ -525,16 +496,6 @@ func largeFolios(configPath string) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// sortVerdicts orders by disk then case, for stable reports.
-func sortVerdicts(vs []Verdict) {
-	sort.SliceStable(vs, func(i, j int) bool {
-		if vs[i].Disk != vs[j].Disk {
-			return vs[i].Disk < vs[j].Disk
-		}
-		return vs[i].Case < vs[j].Case
-	})
 }
 
 // writeRepros saves each failing case's ops as a replay file in the run

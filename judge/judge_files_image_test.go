@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"context"
@@ -26,7 +26,7 @@ pwrite f=1 0x100 0x900
 copyrange 0 0x10 0x5 0x700 f=1
 `))
 	require.NoError(t, err)
-	s, err := reference.RunSet(geometry(tg, false), ops)
+	s, err := reference.RunSet(Geometry(tg, false), ops)
 	require.NoError(t, err)
 	build := func(f1 []byte) (cases.Result, *os.File) {
 		dir := t.TempDir()

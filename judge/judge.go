@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"bytes"
@@ -32,20 +32,36 @@ func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
 	return nil, fmt.Errorf("no reader for filesystem %q", fs)
 }
 
-// judge turns the guest's results (the records of every VM of the run)
+// Config is what judging needs to know of a run besides its plan, the
+// guest's records and the callout check.
+type Config struct {
+	// Out is the run directory; the images are under Out/images
+	// (ImagePath).
+	Out string
+	// Revision names the series revision in the verdicts.
+	Revision string
+	// LargeFolios: the kernel gives page-cache mappings large folios (read
+	// from its .config; the model's folio geometry depends on it).
+	LargeFolios bool
+	// CorruptExpected and CorruptExpectedLast are the test hooks of
+	// runner.Options: each flips one expected byte per case.
+	CorruptExpected, CorruptExpectedLast bool
+}
+
+// Judge turns the guest's results (the records of every VM of the run)
 // and the images into verdicts; cc says whether the callout sequences are
 // compared.
-func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
+func Judge(ctx context.Context, o Config, plan *cases.Plan, records []proto.Record, cc CalloutCheck) []Verdict {
 	g := readRecords(records)
 	results, unmounted := g.cases, g.unmounted
-	started, took := caseTimes(records)
+	started, took := CaseTimes(records)
 	var vs []Verdict
 	for _, d := range plan.Disks {
 		t := Target{FS: d.FS, BlockSize: d.BlockSize}
 		dr, clean := unmounted[d.Name]
 		var rd ondisk.Reader
 		var openErr error
-		img, err := os.Open(imagePath(o.Out, d.Name))
+		img, err := os.Open(ImagePath(o.Out, d.Name))
 		if err == nil {
 			defer img.Close()
 			rd, openErr = openImage(d.FS, img)
@@ -68,11 +84,11 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 			}
 			switch {
 			case len(bad) > 0:
-				v.errorf(CheckResults, "%s", bad[0])
+				v.Errorf(CheckResults, "%s", bad[0])
 			case !ok && !started[d.Name+"/"+f.Case]:
 				continue // never started: reported once, as not run (see notRun)
 			case !ok:
-				v.errorf("crash", "the guest never reported this case: it was running when the guest stopped")
+				v.Errorf("crash", "the guest never reported this case: it was running when the guest stopped")
 			case !clean:
 				// The guest died (or was killed) before unmounting this
 				// disk: what the case wrote may still have been in the page
@@ -80,56 +96,56 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 				// replay. Judging the image would report data loss that
 				// is only the crash's; the case's guest record survives in
 				// results.jsonl and its kernel messages below.
-				v.errorf("crash", "not judged on disk: the guest never unmounted %s, so its image may lack this case's data", d.Name)
+				v.Errorf("crash", "not judged on disk: the guest never unmounted %s, so its image may lack this case's data", d.Name)
 			case openErr != nil:
-				v.errorf("image", "%v", openErr)
+				v.Errorf("image", "%v", openErr)
 			case f.Race != nil:
-				checkRace(&v, t, o.largeFolios, f, res, rd)
+				checkRace(&v, t, o.LargeFolios, f, res, rd)
 			default:
 				v.Trace = res.Trace
-				s := checkCase(&v, t, o.largeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
+				s := checkCase(&v, t, o.LargeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
 				switch {
 				case s == nil || !cc.Applies:
 				case res.TraceErr != "":
-					v.errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
+					v.Errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
 				default:
 					checkFilesCallouts(&v, s, f.Ops, res, postFolioHook(cc.Events))
 				}
 			}
 			if ok {
-				kernelReports(&v, res.Kernel)
+				KernelReports(&v, res.Kernel)
 			}
 			vs = append(vs, v)
 		}
 		// The filesystem as a whole: a clean unmount and a clean fsck.
-		fv := Verdict{Case: fsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
+		fv := Verdict{Case: FsckCase, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
 		badUnmount := g.badFor(d.Name)
-		if !clean && len(badUnmount) == 0 && !diskStarted(started, d) {
+		if !clean && len(badUnmount) == 0 && !DiskStarted(started, d) {
 			continue // the guest never got to this disk: not run
 		}
 		switch {
 		case !clean && len(badUnmount) > 0:
-			fv.errorf(CheckResults, "the unmount record did not decode: %s", badUnmount[0])
+			fv.Errorf(CheckResults, "the unmount record did not decode: %s", badUnmount[0])
 		case !clean:
-			fv.errorf("crash", "the guest never unmounted this filesystem")
+			fv.Errorf("crash", "the guest never unmounted this filesystem")
 		case dr.MountErr != "":
 			// Its cases are reported as not run, with this cause.
-			fv.errorf("mount", "%s", dr.MountErr)
+			fv.Errorf("mount", "%s", dr.MountErr)
 			vs = append(vs, fv)
 			continue
 		case dr.UnmountErr != "":
-			fv.fail("unmount", -1, "%s", dr.UnmountErr)
+			fv.Failf("unmount", -1, "%s", dr.UnmountErr)
 		}
-		kernelReports(&fv, dr.Kernel)
+		KernelReports(&fv, dr.Kernel)
 		if clean {
-			if err := mkfs.Check(ctx, d.FS, imagePath(o.Out, d.Name)); err != nil {
-				fv.fail("fsck", -1, "%v", err)
+			if err := mkfs.Check(ctx, d.FS, ImagePath(o.Out, d.Name)); err != nil {
+				fv.Failf("fsck", -1, "%v", err)
 			}
 		}
 		vs = append(vs, fv)
 	}
 	vs = append(vs, badVerdicts(o.Revision, g.bad)...)
-	sortVerdicts(vs)
+	SortVerdicts(vs)
 	return vs
 }
 
@@ -137,23 +153,23 @@ func judge(ctx context.Context, o Options, plan *cases.Plan, records []proto.Rec
 // model set when the case got as far as its bytes being judged (nil when it
 // was skipped or could not be judged), for the callout comparison.
 func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cases.Result, rd ondisk.Reader, corrupt, corruptLast bool) *reference.Set {
-	s, merr := reference.RunSetObserved(geometry(t, largeFolios), f.Ops, res.Returned)
+	s, merr := reference.RunSetObserved(Geometry(t, largeFolios), f.Ops, res.Returned)
 	if merr != nil && errors.Is(merr, reference.ErrUnsupported) && res.Err != "" {
 		v.Status = Skip
 		v.Failures = append(v.Failures, Failure{Check: "unsupported", Offset: -1, Msg: merr.Error()})
 		return nil
 	}
 	if merr != nil {
-		v.errorf("model", "%v", merr)
+		v.Errorf("model", "%v", merr)
 		return nil
 	}
 	if res.Err != "" {
-		v.errorf("guest", "%s", res.Err)
+		v.Errorf("guest", "%s", res.Err)
 		return nil
 	}
 	for i, op := range f.Ops {
 		if op.Kind == cases.ShortCopy && i < len(res.Returned) && res.Returned[i] != op.Copied {
-			v.fail("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
+			v.Failf("short-copy", -1, "op %d (%s) wrote %d bytes, the model expects %d", i, op, res.Returned[i], op.Copied)
 		}
 	}
 	checkReturned(v, s, f.Ops, res.Returned)
@@ -164,13 +180,13 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 	for _, i := range s.Files() {
 		ino, ok := fileIno(res, i)
 		if !ok {
-			v.errorf("guest", "the guest reported no inode for file %d (%s)", i, cases.FileName(f.File, i))
+			v.Errorf("guest", "the guest reported no inode for file %d (%s)", i, cases.FileName(f.File, i))
 			return nil
 		}
 		inos[i] = ino
 		var ev *evidence
 		if i == 0 {
-			ev = &evidence{geometry: geometry(t, largeFolios), ops: f.Ops}
+			ev = &evidence{geometry: Geometry(t, largeFolios), ops: f.Ops}
 		}
 		if !checkFile(v, t, s.File(i), f.Ops, rd, ino, filePrefix(f.File, i), corrupt, corruptLast, ev) {
 			return nil
@@ -193,7 +209,7 @@ func checkCase(v *Verdict, t Target, largeFolios bool, f cases.FilePlan, res cas
 func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondisk.Reader, ino uint64, prefix string, corrupt, corruptLast bool, ev *evidence) bool {
 	in, err := rd.Inode(ino)
 	if err != nil {
-		v.errorf("image", "%sinode %d: %v", prefix, ino, err)
+		v.Errorf("image", "%sinode %d: %v", prefix, ino, err)
 		return false
 	}
 	want := m.Content()
@@ -217,11 +233,11 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 		want[i] ^= 0xff
 	}
 	if in.Size != m.Size() {
-		v.fail("size", -1, "%son-disk size %d, model %d", prefix, in.Size, m.Size())
+		v.Failf("size", -1, "%son-disk size %d, model %d", prefix, in.Size, m.Size())
 	}
 	got, err := rd.ReadFile(ino)
 	if err != nil {
-		v.errorf("image", "%sread inode %d: %v", prefix, ino, err)
+		v.Errorf("image", "%sread inode %d: %v", prefix, ino, err)
 		return false
 	}
 	if off, n := firstDiff(want, got); off >= 0 {
@@ -237,18 +253,18 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 		if next, _ := firstDiff(want[min(end, int64(len(want))):], got[min(end, int64(len(got))):]); next >= 0 && end < int64(min(len(want), len(got))) {
 			more = fmt.Sprintf("; more bytes differ from offset %d", end+next)
 		}
-		v.fail("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s%s",
+		v.Failf("content", off, "%s%d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s%s",
 			prefix, n, off, off+n, hexSample(want[off:min(end, int64(len(want)))], 16), hexSample(got[off:min(end, int64(len(got)))], 16), who, more)
 		v.Failures[len(v.Failures)-1].ModelZero = off >= int64(len(want)) || want[off] == 0
 	}
 	if i := bytes.Index(got, mkfs.Poison); i >= 0 {
-		v.fail("stale-data", int64(i), "%sthe free-space poison pattern %q is visible in the file: stale disk contents exposed", prefix, mkfs.Poison)
+		v.Failf("stale-data", int64(i), "%sthe free-space poison pattern %q is visible in the file: stale disk contents exposed", prefix, mkfs.Poison)
 	}
 	tail, err := rd.EOFTail(ino)
 	if err != nil {
-		v.errorf("image", "%sEOF tail of inode %d: %v", prefix, ino, err)
+		v.Errorf("image", "%sEOF tail of inode %d: %v", prefix, ino, err)
 	} else if i := bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }); i >= 0 {
-		v.fail("eof-tail", m.Size()+int64(i), "%sthe on-disk EOF block holds non-zero bytes past EOF: %s", prefix, hexSample(tail[i:], 16))
+		v.Failf("eof-tail", m.Size()+int64(i), "%sthe on-disk EOF block holds non-zero bytes past EOF: %s", prefix, hexSample(tail[i:], 16))
 	}
 	n := len(v.Failures)
 	bad := checkBlocks(v, t, m, in)
@@ -265,7 +281,7 @@ func checkFile(v *Verdict, t Target, m *reference.Model, ops []cases.Op, rd ondi
 // map. It reports the first block that differs and returns them all.
 func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []int64 {
 	if stuffed, ok := m.Stuffed(); ok && stuffed != ino.Inline {
-		v.fail("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
+		v.Failf("stuffed", -1, "gfs2 stuffed on disk = %v, model = %v", ino.Inline, stuffed)
 	}
 	kindOf := func(b int64) ondisk.Kind {
 		for _, e := range ino.Extents {
@@ -278,7 +294,7 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []
 	var bad []int64
 	failf := func(b int64, format string, args ...any) {
 		if len(bad) == 0 {
-			v.fail("holes", b*t.BlockSize, format, args...)
+			v.Failf("holes", b*t.BlockSize, format, args...)
 		}
 		bad = append(bad, b)
 	}
@@ -306,12 +322,12 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []
 // oops, lockdep, hung task, ...) among the kernel log records the guest
 // collected while the case ran; other warning-level lines are kept as
 // context only (mount notices are warnings too).
-func kernelReports(v *Verdict, lines []string) {
+func KernelReports(v *Verdict, lines []string) {
 	if len(lines) == 0 {
 		return
 	}
 	v.Console = append(v.Console, lines...)
 	for _, r := range crash.Classify([]byte(strings.Join(lines, "\n"))) {
-		v.fail("console", -1, "kernel %s during the case: %s", r.Kind, r.Title)
+		v.Failf("console", -1, "kernel %s during the case: %s", r.Kind, r.Title)
 	}
 }

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"regexp"
@@ -280,7 +280,7 @@ func within(allow []reference.Allowance, off int64) bool {
 // applyFindings turns failures that match a recorded deviation exactly
 // into KNOWN verdicts that name the finding; the failures themselves stay
 // in the verdict.
-func applyFindings(kernelVersion string, vs []Verdict) {
+func ApplyFindings(kernelVersion string, vs []Verdict) {
 	for i := range vs {
 		if f := matchFinding(kernelVersion, vs[i]); f != nil {
 			vs[i].Status = Known
@@ -290,7 +290,7 @@ func applyFindings(kernelVersion string, vs []Verdict) {
 }
 
 // flakyFinding reports whether a KNOWN verdict's finding is Flaky.
-func flakyFinding(v Verdict) bool {
+func FlakyFinding(v Verdict) bool {
 	if v.Status != Known {
 		return false
 	}

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"context"
@@ -52,7 +52,7 @@ func TestJudgePassesWhatTheModelPredicts(t *testing.T) {
 	tg := Target{FS: "ext4", BlockSize: 1024}
 	c, _ := cases.Lookup("straddle-beyond-eof")
 	ops, _ := c.Ops(1024)
-	m, err := reference.Run(geometry(tg, false), ops)
+	m, err := reference.Run(Geometry(tg, false), ops)
 	require.NoError(t, err)
 	plan, res, f := judgeImage(t, m.Content())
 	rd, err := OpenImage("ext4", f)
@@ -78,7 +78,7 @@ func TestJudgeFindsWrongBytesAndPoison(t *testing.T) {
 	tg := Target{FS: "ext4", BlockSize: 1024}
 	c, _ := cases.Lookup("straddle-beyond-eof")
 	ops, _ := c.Ops(1024)
-	m, err := reference.Run(geometry(tg, false), ops)
+	m, err := reference.Run(Geometry(tg, false), ops)
 	require.NoError(t, err)
 	bad := m.Content()
 	copy(bad[100:], mkfs.Poison) // stale data in the gap before the write
@@ -105,13 +105,13 @@ func TestKernelReportFailsTheCase(t *testing.T) {
 	con, err := os.ReadFile("../vmtest/crash/testdata/warning.log")
 	require.NoError(t, err)
 	v := Verdict{Status: Pass}
-	kernelReports(&v, strings.Split(string(con), "\n"))
+	KernelReports(&v, strings.Split(string(con), "\n"))
 	require.Equal(t, Fail, v.Status)
 	assert.Equal(t, Check("console"), v.Failures[0].Check)
 	assert.Contains(t, v.Failures[0].Msg, "kernel warning during the case: WARNING in lkdtm_WARNING")
 
 	quiet := Verdict{Status: Pass}
-	kernelReports(&quiet, []string{"[    2.728080] ext2 filesystem being mounted at /mnt/ext2-1k supports timestamps until 2038-01-19 (0x7fffffff)"})
+	KernelReports(&quiet, []string{"[    2.728080] ext2 filesystem being mounted at /mnt/ext2-1k supports timestamps until 2038-01-19 (0x7fffffff)"})
 	assert.Equal(t, Pass, quiet.Status)
 	assert.Len(t, quiet.Console, 1)
 }
@@ -123,13 +123,13 @@ func TestKernelReportFailsTheCase(t *testing.T) {
 func TestJudgeSkipsImageOfDiskNeverUnmounted(t *testing.T) {
 	plan, res, _ := judgeImage(t, []byte("x"))
 	out := t.TempDir()
-	o := Options{Out: out, Revision: "baseline", Matrix: []Target{{FS: "ext4", BlockSize: 1024}}}
+	o := Config{Out: out, Revision: "baseline"}
 	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext4-1k", FS: "ext4", BlockSize: 1024, Files: []cases.FilePlan{plan}}}}
 	res.Disk, res.Case = "ext4-1k", plan.Case
 	data, err := json.Marshal(res)
 	require.NoError(t, err)
 	records := []proto.Record{{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data}}
-	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	vs := Judge(context.Background(), o, p, records, NewCalloutCheck(nil))
 	require.Len(t, vs, 2)
 	byCase := map[string]Verdict{}
 	for _, v := range vs {
@@ -151,15 +151,15 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 	c, _ := cases.Lookup("straddle-beyond-eof")
 	ops, err := c.Ops(1024)
 	require.NoError(t, err)
-	m, err := reference.Run(geometry(Target{FS: "ext4", BlockSize: 1024}, false), ops)
+	m, err := reference.Run(Geometry(Target{FS: "ext4", BlockSize: 1024}, false), ops)
 	require.NoError(t, err)
 	plan, res, img := judgeImage(t, m.Content())
 	out := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "images"), 0o755))
 	b, err := os.ReadFile(img.Name())
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(imagePath(out, "ext4-1k"), b, 0o644))
-	o := Options{Out: out, Revision: "v2", Matrix: []Target{{FS: "ext4", BlockSize: 1024}}}
+	require.NoError(t, os.WriteFile(ImagePath(out, "ext4-1k"), b, 0o644))
+	o := Config{Out: out, Revision: "v2"}
 	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext4-1k", FS: "ext4", BlockSize: 1024, Files: []cases.FilePlan{plan}}}}
 	res.Disk, res.Case = "ext4-1k", plan.Case
 	res.TraceErr = "the trace ring buffer dropped events"
@@ -171,7 +171,7 @@ func TestJudgeReportsAnUnusableTrace(t *testing.T) {
 		{Type: proto.Result, Name: "ext4-1k/" + plan.Case, Data: data},
 		{Type: proto.Unmount, Name: "ext4-1k", Data: umount},
 	}
-	for _, v := range judge(context.Background(), o, p, records, newCalloutCheck([]string{evBegin, evEnd})) {
+	for _, v := range Judge(context.Background(), o, p, records, NewCalloutCheck([]string{evBegin, evEnd})) {
 		if v.Case != plan.Case {
 			continue
 		}

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"fmt"
@@ -49,7 +49,7 @@ type CalloutCheck struct {
 	Note string `json:"note"`
 }
 
-func newCalloutCheck(events []string) CalloutCheck {
+func NewCalloutCheck(events []string) CalloutCheck {
 	c := CalloutCheck{Events: events}
 	c.Applies = slices.Contains(events, evBegin) && slices.Contains(events, evEnd)
 	switch {
@@ -418,7 +418,7 @@ func checkCallouts(v *Verdict, m *reference.Model, ops []cases.Op, trace []strin
 func checkCalloutsWith(v *Verdict, m *reference.Model, ops []cases.Op, trace []string, hook reference.PostFolioHook) {
 	got, err := parseTrace(trace)
 	if err != nil {
-		v.fail("callouts", -1, "cannot read the recorded trace: %v", err)
+		v.Failf("callouts", -1, "cannot read the recorded trace: %v", err)
 		return
 	}
 	var gotA []attributedCallout
@@ -475,13 +475,13 @@ func checkCalloutsWith(v *Verdict, m *reference.Model, ops []cases.Op, trace []s
 			if len(want) > 0 {
 				after = "after the model's last, from " + opName(want[len(want)-1].op)
 			}
-			v.fail("callouts", -1, "callout %d: expected none, got %s (%d unexpected, %s)", j, have[j].c, len(have)-j, after)
+			v.Failf("callouts", -1, "callout %d: expected none, got %s (%d unexpected, %s)", j, have[j].c, len(have)-j, after)
 			return
 		case j >= len(have):
-			v.fail("callouts", -1, "callout %d of %s (%d of the case): expected %s, got none (%d missing)", inOp(want, i), opName(want[i].op), i, want[i].c, len(want)-i)
+			v.Failf("callouts", -1, "callout %d of %s (%d of the case): expected %s, got none (%d missing)", inOp(want, i), opName(want[i].op), i, want[i].c, len(want)-i)
 			return
 		case !cmp.Equal(want[i].c, have[j].c):
-			v.fail("callouts", -1, "callout %d of %s (%d of the case) %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
+			v.Failf("callouts", -1, "callout %d of %s (%d of the case) %s; the model's step: %s", inOp(want, i), opName(want[i].op), i,
 				calloutDiff(want[i].c, have[j].c), want[i].c)
 			return
 		}

@@ -1,7 +1,11 @@
-// Package runner turns a kernel, a series and the case catalogue into
-// verdicts: it builds and boots, lets the guest write, reads the images on
-// the host and holds the bytes against the reference model.
-package runner
+// Package judge turns what a run left behind (the plan the guest ran, the
+// guest's result records and the disk images) into verdicts: it reads the
+// images with the host readers and holds the bytes, the block map and the
+// callout trace against the reference model, then matches failures to the
+// recorded kernel findings. It never builds or boots anything (no kernel,
+// no QEMU: imports_test.go holds it to that), so a finished run can be
+// judged again on the host alone (runner.Rejudge, iomapct judge).
+package judge
 
 import (
 	"fmt"
@@ -69,14 +73,17 @@ type Verdict struct {
 	Seconds float64 `json:"seconds,omitempty"`
 }
 
-func (v *Verdict) fail(check Check, off int64, format string, args ...any) {
+// Failf records a failure of check at offset off (-1: not about a byte);
+// the verdict fails unless it is already an error.
+func (v *Verdict) Failf(check Check, off int64, format string, args ...any) {
 	v.Failures = append(v.Failures, Failure{Check: check, Offset: off, Msg: fmt.Sprintf(format, args...)})
 	if v.Status != Error {
 		v.Status = Fail
 	}
 }
 
-func (v *Verdict) errorf(check Check, format string, args ...any) {
+// Errorf records that check could not be judged: the verdict is an error.
+func (v *Verdict) Errorf(check Check, format string, args ...any) {
 	v.Failures = append(v.Failures, Failure{Check: check, Offset: -1, Msg: fmt.Sprintf(format, args...)})
 	v.Status = Error
 }
@@ -121,5 +128,3 @@ func hexSample(b []byte, max int) string {
 	}
 	return fmt.Sprintf("% x", b)
 }
-
-func describeOps(ops []string) string { return strings.Join(ops, "; ") }

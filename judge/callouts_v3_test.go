@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"strings"
@@ -28,7 +28,7 @@ func TestPostFolioHookFromEvents(t *testing.T) {
 	assert.Equal(t, reference.PostFolioNone, postFolioHook([]string{evBegin, evEnd}))
 	assert.Equal(t, reference.PostFolioDone, postFolioHook([]string{evBegin, evEnd, evFolioDone}))
 	assert.Equal(t, reference.PostFolioPut, postFolioHook([]string{evBegin, evEnd, evPutFolio}))
-	c := newCalloutCheck([]string{evBegin, evEnd, evPutFolio})
+	c := NewCalloutCheck([]string{evBegin, evEnd, evPutFolio})
 	assert.True(t, c.Applies)
 	assert.Equal(t, "compared with the model (iomap_write_begin, iomap_write_end, iomap_put_folio)", c.Note)
 }

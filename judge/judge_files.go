@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ func checkReturned(v *Verdict, s *reference.Set, ops []cases.Op, returned []int6
 		if op.Kind == cases.Dedupe {
 			what = "reported dedupe status (0 same, 1 differs)"
 		}
-		v.fail("returned", -1, "op %d (%s) %s %d, the model expects %d", i, op, what, returned[i], want)
+		v.Failf("returned", -1, "op %d (%s) %s %d, the model expects %d", i, op, what, returned[i], want)
 	}
 }
 
@@ -72,7 +72,7 @@ func checkFilesCallouts(v *Verdict, s *reference.Set, ops []cases.Op, res cases.
 		sub := Verdict{Status: Pass}
 		rest, un, err := splitUnshare(fileTrace(res, i))
 		if err != nil {
-			sub.fail("callouts", -1, "cannot read the recorded trace: %v", err)
+			sub.Failf("callouts", -1, "cannot read the recorded trace: %v", err)
 		} else {
 			checkCalloutsWith(&sub, s.File(i), ops, rest, hook)
 			checkUnshare(&sub, s.File(i), ops, i, un)
@@ -102,7 +102,7 @@ func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos
 	for i, ino := range inos {
 		in, err := rd.Inode(ino)
 		if err != nil {
-			v.errorf("image", "inode %d: %v", ino, err)
+			v.Errorf("image", "inode %d: %v", ino, err)
 			return
 		}
 		maps[i] = in
@@ -126,14 +126,14 @@ func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos
 		for _, b := range g[1:] {
 			p, ok := phys(b)
 			if !ok0 || !ok || p != p0 {
-				v.fail("sharing", b.Block*t.BlockSize, "%s and %s must share one physical block (the model: shared since a clone/dedupe/copy_file_range remap), on disk %s and %s",
+				v.Failf("sharing", b.Block*t.BlockSize, "%s and %s must share one physical block (the model: shared since a clone/dedupe/copy_file_range remap), on disk %s and %s",
 					name(g[0]), name(b), physName(p0, ok0), physName(p, ok))
 				return
 			}
 		}
 	}
 	if a, b, p, ok := sharedOutsideGroups(maps, s.Group); ok {
-		v.fail("sharing", b.Block*t.BlockSize, "%s and %s both map to physical block %d; the model shares no block between them",
+		v.Failf("sharing", b.Block*t.BlockSize, "%s and %s both map to physical block %d; the model shares no block between them",
 			name(a), name(b), p)
 		return
 	}
@@ -141,7 +141,7 @@ func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos
 		p, ok := phys(pr[0])
 		q, okq := phys(pr[1])
 		if ok && okq && p == q {
-			v.fail("sharing", pr[0].Block*t.BlockSize, "%s still maps to physical block %d, shared with %s; the model says it got its own block (copy on write or unshare)",
+			v.Failf("sharing", pr[0].Block*t.BlockSize, "%s still maps to physical block %d, shared with %s; the model says it got its own block (copy on write or unshare)",
 				name(pr[0]), p, name(pr[1]))
 			return
 		}

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestFindingsNameRealChecks(t *testing.T) {
 	for _, f := range Findings {
 		assert.NotEmpty(t, f.Checks, "finding %s lists no checks", f.ID)
 		for _, c := range f.Checks {
-			assert.True(t, IsCheck(Check(c)), "finding %s names check %q, which is not in runner.Checks", f.ID, c)
+			assert.True(t, IsCheck(Check(c)), "finding %s names check %q, which is not in judge.Checks", f.ID, c)
 		}
 		for _, name := range f.Cases {
 			_, ok := cases.Lookup(name)
@@ -39,17 +39,22 @@ func TestChecksAreUnique(t *testing.T) {
 	assert.False(t, IsCheck("contents"))
 }
 
-// Every check name the runner's code spells out is in Checks (the call
-// sites pass untyped constants or literals, which the compiler cannot
-// hold to the list).
+// Every check name the judge's code, and runner's (the crash pipeline
+// judges crash points), spells out is in Checks (the call sites pass
+// untyped constants or literals, which the compiler cannot hold to the
+// list).
 func TestCodeUsesOnlyListedChecks(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
+	runner, err := filepath.Glob("../runner/*.go")
+	require.NoError(t, err)
+	require.NotEmpty(t, runner)
+	files = append(files, runner...)
 	race, err := filepath.Glob("../reference/race/*.go") // its Problems become failures (concurrent.go)
 	require.NoError(t, err)
 	require.NotEmpty(t, race)
 	files = append(files, race...)
-	use := regexp.MustCompile(`(?:\.fail|\.errorf)\("([^"]*)"|Check: "([^"]*)"`)
+	use := regexp.MustCompile(`(\w+)\.(?:Failf|Errorf)\("([^"]*)"|Check: "([^"]*)"`)
 	n := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -58,9 +63,12 @@ func TestCodeUsesOnlyListedChecks(t *testing.T) {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		for _, m := range use.FindAllStringSubmatch(string(b), -1) {
-			name := m[1] + m[2]
+			if m[1] == "fmt" {
+				continue // fmt.Errorf, not a verdict's
+			}
+			name := m[2] + m[3]
 			n++
-			assert.True(t, IsCheck(Check(name)), "%s uses check %q, which is not in runner.Checks", f, name)
+			assert.True(t, IsCheck(Check(name)), "%s uses check %q, which is not in judge.Checks", f, name)
 		}
 	}
 	assert.Greater(t, n, 10, "the pattern found the call sites")

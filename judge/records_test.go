@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"encoding/json"
@@ -44,10 +44,10 @@ func TestUndecodableResultsAreErrors(t *testing.T) {
 		`{"type":"resu`,
 	), nil)
 	require.NoError(t, err)
-	o := Options{Out: t.TempDir(), Revision: "v1", Matrix: []Target{{FS: "ext4", BlockSize: 1024}}}
+	o := Config{Out: t.TempDir(), Revision: "v1"}
 	p := &cases.Plan{Disks: []cases.DiskPlan{{Name: "ext4-1k", FS: "ext4", BlockSize: 1024,
 		Files: []cases.FilePlan{{Case: "a", File: "a"}, {Case: "b", File: "b"}}}}}
-	vs := judge(t.Context(), o, p, s.Records, newCalloutCheck(nil))
+	vs := Judge(t.Context(), o, p, s.Records, NewCalloutCheck(nil))
 	require.Len(t, vs, 3, "b never started: not run, reported once by the run")
 	byCase := map[string]Verdict{}
 	for _, v := range vs {
@@ -66,13 +66,4 @@ func TestUndecodableResultsAreErrors(t *testing.T) {
 
 func jsonLines(lines ...string) *strings.Reader {
 	return strings.NewReader(strings.Join(lines, "\n") + "\n")
-}
-
-// The repro line survives a run directory or series path with shell
-// metacharacters in it.
-func TestReplayCommandQuotes(t *testing.T) {
-	o := Options{Revision: "v1", SeriesDir: "kernel/patches/it's mine"}
-	v := &Verdict{FS: "xfs", BlockSize: 1024}
-	assert.Equal(t, `iomapct replay '/tmp/run $x/repro/xfs-1k-a`+"`b`"+`.ops' --fs xfs --bs 1024 --revision v1 --series 'kernel/patches/it'\''s mine'`,
-		replayCommand(o, "/tmp/run $x/repro/xfs-1k-a`b`.ops", v))
 }

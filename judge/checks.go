@@ -1,10 +1,10 @@
-package runner
+package judge
 
 // Check names the invariant a Failure is about. It is a string so the JSON
 // reports (report.json, junit.xml) keep the names they always had; the
 // constants below are the only names a verdict may carry, and Checks lists
 // them with what each means (TestFindingsNameRealChecks holds
-// runner.Findings to this list).
+// judge.Findings to this list).
 type Check string
 
 // The check names. They are untyped constants so the call sites that pass

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func newJudged(t *testing.T, tg Target, images map[string]string, lines ...strin
 		require.NoError(t, err)
 		j.ops = append(j.ops, op)
 	}
-	m, err := reference.Run(geometry(tg, false), j.ops)
+	m, err := reference.Run(Geometry(tg, false), j.ops)
 	require.NoError(t, err)
 	j.model = m
 	in := ondisk.Inode{Size: m.Size()}
@@ -75,7 +75,7 @@ func (j *judged) verdicts(t *testing.T) (Verdict, Verdict) {
 	disk := j.target.Name()
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "images"), 0o755))
 	// judge only reads the image (fsck -n): a link to it will do.
-	require.NoError(t, os.Symlink(j.imagePath, imagePath(out, disk)))
+	require.NoError(t, os.Symlink(j.imagePath, ImagePath(out, disk)))
 	saved := openImage
 	openImage = func(string, *os.File) (ondisk.Reader, error) { return j.image, nil }
 	t.Cleanup(func() { openImage = saved })
@@ -89,8 +89,8 @@ func (j *judged) verdicts(t *testing.T) (Verdict, Verdict) {
 	dr, err := json.Marshal(j.disk)
 	require.NoError(t, err)
 	records := []proto.Record{{Type: proto.Result, Name: disk + "/c", Data: res}, {Type: proto.Unmount, Name: disk, Data: dr}}
-	o := Options{Out: out, Revision: "baseline", Matrix: []Target{j.target}}
-	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	o := Config{Out: out, Revision: "baseline"}
+	vs := Judge(context.Background(), o, p, records, NewCalloutCheck(nil))
 	require.Len(t, vs, 2)
 	byCase := map[string]Verdict{}
 	for _, v := range vs {

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"strings"
@@ -25,7 +25,7 @@ unshare f=1 0x401 0xc00 keep_size
 func unshareSet(t *testing.T) (*reference.Set, []cases.Op) {
 	ops, err := cases.ReadSequence(strings.NewReader(unshareCase))
 	require.NoError(t, err)
-	s, err := reference.RunSet(geometry(Target{FS: "xfs", BlockSize: 1024}, false), ops)
+	s, err := reference.RunSet(Geometry(Target{FS: "xfs", BlockSize: 1024}, false), ops)
 	require.NoError(t, err)
 	return s, ops
 }

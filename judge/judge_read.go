@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"fmt"
@@ -26,7 +26,7 @@ func checkReads(v *Verdict, m *reference.Model, ops []cases.Op, res cases.Result
 			checkRead(v, i, ops, rb, got)
 		}
 		if want, ok := m.ExpectedReturn(i); ok && i < len(res.Returned) && res.Returned[i] != want {
-			v.fail("return", -1, "op %d (%s) returned %s, the model expects %s", i, op, retString(res.Returned[i]), retString(want))
+			v.Failf("return", -1, "op %d (%s) returned %s, the model expects %s", i, op, retString(res.Returned[i]), retString(want))
 		}
 	}
 }
@@ -46,12 +46,12 @@ func checkRead(v *Verdict, i int, ops []cases.Op, rb reference.ReadBack, got []b
 		// returned (generic_write_sync).
 		check = CheckDurable
 		if got == nil {
-			v.fail(check, rb.Off, "op %d (%s): the guest read nothing back from the disk", i, op)
+			v.Failf(check, rb.Off, "op %d (%s): the guest read nothing back from the disk", i, op)
 			return
 		}
 	}
 	if op.Kind == cases.Read && len(got) != len(rb.Data) {
-		v.fail(check, rb.Off, "op %d (%s) read %d byte(s), the model expects %d (i_size at that point: the read stops at EOF)", i, op, len(got), len(rb.Data))
+		v.Failf(check, rb.Off, "op %d (%s) read %d byte(s), the model expects %d (i_size at that point: the read stops at EOF)", i, op, len(got), len(rb.Data))
 	}
 	want := rb.Data[:min(rb.Checked, int64(len(rb.Data)))]
 	got = got[:min(len(got), len(want))]
@@ -67,7 +67,7 @@ func checkRead(v *Verdict, i int, ops []cases.Op, rb reference.ReadBack, got []b
 			who = fmt.Sprintf("op %d (%s)", w, ops[w])
 		}
 	}
-	v.fail(check, rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s", i, op, n,
+	v.Failf(check, rb.Off+off, "op %d (%s): %d byte(s) differ in [%d, %d): expected %s, got %s; last written by %s", i, op, n,
 		rb.Off+off, rb.Off+off+n, hexSample(want[off:end], 16), hexSample(got[off:end], 16), who)
 	v.Failures[len(v.Failures)-1].ModelZero = want[off] == 0
 }

@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"strings"
@@ -25,7 +25,7 @@ func deviated(t *testing.T, fs string, bs int64, name string, ops []cases.Op, ga
 	}
 	v := Verdict{Case: name, Disk: fs, FS: fs, BlockSize: bs, Status: Pass}
 	if off, n := firstDiff(want, got); off >= 0 {
-		v.fail("content", off, "%d byte(s) differ", n)
+		v.Failf("content", off, "%d byte(s) differ", n)
 		v.Failures[len(v.Failures)-1].ModelZero = want[off] == 0
 	}
 	v.evidence = &evidence{geometry: g, ops: ops, want: want, got: got}
@@ -69,7 +69,7 @@ func TestFindingsMatchOnlyTheirModelledDeviation(t *testing.T) {
 	// direct write, and bh-new-block needs sub-page blocks).
 	ext4 := deviated(t, "ext4", 4096, "pollute-after-fsync-then-write", ops, pollutedRun(1029, 4096))
 	vs := []Verdict{exact, subset, second, beyond, wrongValue, ext4}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	var got []Status
 	for _, v := range vs {
 		got = append(got, v.Status)
@@ -80,7 +80,7 @@ func TestFindingsMatchOnlyTheirModelledDeviation(t *testing.T) {
 
 	// Another kernel version is not covered by 6.12 findings.
 	other := []Verdict{deviated(t, "ext2", 1024, "pollute-after-fsync-then-write", ops, pollutedRun(1029, 4096))}
-	applyFindings("6.13.1", other)
+	ApplyFindings("6.13.1", other)
 	assert.Equal(t, Fail, other[0].Status)
 }
 
@@ -89,15 +89,15 @@ func TestFindingsMatchOnlyTheirModelledDeviation(t *testing.T) {
 func TestFindingsCoverOnlyTheirFailureKinds(t *testing.T) {
 	ops := seq(t, "pwrite 0x0 0x405\nfsync\npolluteeof 0x0 0x0\npwrite 0x2000 0x10\nfsync\n")
 	v := deviated(t, "ext2", 1024, "pollute-after-fsync-then-write", ops, pollutedRun(1029, 4096))
-	v.fail("eof-tail", 8208, "non-zero past EOF")
+	v.Failf("eof-tail", 8208, "non-zero past EOF")
 	h := deviated(t, "ext2", 1024, "pollute-after-fsync-then-write", ops, pollutedRun(1029, 4096))
-	h.fail("holes", 2048, "block 2 is data on disk")
+	h.Failf("holes", 2048, "block 2 is data on disk")
 	h.evidence.badBlocks = []int64{2} // inside the polluted page: ext2 allocates it
 	far := deviated(t, "ext2", 1024, "pollute-after-fsync-then-write", ops, pollutedRun(1029, 4096))
-	far.fail("holes", 5*1024, "block 5 is data on disk")
+	far.Failf("holes", 5*1024, "block 5 is data on disk")
 	far.evidence.badBlocks = []int64{5} // nothing was polluted there
 	vs := []Verdict{v, h, far}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	assert.Equal(t, []Status{Fail, Known, Fail}, []Status{vs[0].Status, vs[1].Status, vs[2].Status})
 }
 
@@ -112,7 +112,7 @@ func TestFindingsPreferTheOneNamingTheCase(t *testing.T) {
 		deviated(t, "ext4", 4096, "random-ext4-149", buffered, pollutedRun(123, 4096)),
 		deviated(t, "ext4", 1024, "random-ext4-150", buffered, pollutedRun(1024, 4096)),
 	}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	assert.Contains(t, vs[0].Finding, "ext4-dio-extend-eof-garbage:", "named by the case, though bh-new-block explains it too")
 	assert.Contains(t, vs[1].Finding, "ext4-dio-extend-eof-garbage:")
 	assert.Equal(t, Fail, vs[2].Status, "no direct write, and 4k is not bh-new-block's")
@@ -126,9 +126,9 @@ func TestShortCopyFindingIsBoundedToTheUncopiedBytes(t *testing.T) {
 	in := deviated(t, "xfs", 1024, "random-xfs-34", ops, map[int64]byte{0x72e5: 0xf5})
 	out := deviated(t, "xfs", 1024, "random-xfs-34", ops, map[int64]byte{0x72e5: 0xf5, 0x72e6: 0x01})
 	vs := []Verdict{in, out}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	assert.Equal(t, Known, vs[0].Status)
-	assert.True(t, flakyFinding(vs[0]))
+	assert.True(t, FlakyFinding(vs[0]))
 	assert.Equal(t, Fail, vs[1].Status, "a byte past the short copy's asked range is another bug")
 }
 
@@ -146,7 +146,7 @@ func TestPollutionGoneBeforeTheSizeGrowsIsNotKnown(t *testing.T) {
 		deviated(t, "ext2", 1024, "p", partly, pollutedRun(1029, 2048)), // below the new size: still garbage
 		deviated(t, "ext2", 1024, "p", partly, pollutedRun(1029, 2049)), // one byte past it
 	}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	assert.Equal(t, []Status{Fail, Fail, Known, Fail}, []Status{vs[0].Status, vs[1].Status, vs[2].Status, vs[3].Status})
 }
 
@@ -165,6 +165,6 @@ func TestGarbageFindingCoversReadsOfItsBytes(t *testing.T) {
 		mk(Failure{Check: "read", Offset: 1029, ModelZero: false}),
 		mk(Failure{Check: "read", Offset: 0x3000, ModelZero: true}),
 	}
-	applyFindings("6.12.117", vs)
+	ApplyFindings("6.12.117", vs)
 	assert.Equal(t, []Status{Known, Fail, Fail}, []Status{vs[0].Status, vs[1].Status, vs[2].Status})
 }

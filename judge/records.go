@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"encoding/json"
@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
-	"github.com/iomapct/iomapct/internal/shell"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -33,11 +32,11 @@ func (b badRecord) String() string {
 	return fmt.Sprintf("undecodable result line (%s): %q", b.Err, b.Line)
 }
 
-// isUnmount reports whether r is a disk's unmount record: the Unmount
+// IsUnmount reports whether r is a disk's unmount record: the Unmount
 // type, or a Result named "<disk>/umount" from an older agent whose data
 // is not a case's (a case's Result has its case name in it, so a case
 // named "umount" is never taken for the disk's record).
-func isUnmount(r proto.Record) bool {
+func IsUnmount(r proto.Record) bool {
 	if r.Type == proto.Unmount {
 		return true
 	}
@@ -65,7 +64,7 @@ func readRecords(records []proto.Record) guestResults {
 		switch {
 		case r.Type == proto.Undecodable:
 			g.bad = append(g.bad, badRecord{Line: r.Raw, Err: r.Error})
-		case isUnmount(r):
+		case IsUnmount(r):
 			var dr cases.DiskResult
 			if err := r.Decode(&dr); err != nil || dr.Disk == "" {
 				if err == nil {
@@ -115,7 +114,7 @@ func badVerdicts(revision string, bad []badRecord) []Verdict {
 		if b.Name != "" {
 			v.Case = fmt.Sprintf("(result %s)", b.Name)
 		}
-		v.errorf(CheckResults, "%s", b)
+		v.Errorf(CheckResults, "%s", b)
 		vs = append(vs, v)
 	}
 	return vs
@@ -123,12 +122,3 @@ func badVerdicts(revision string, bad []badRecord) []Verdict {
 
 // openImage opens an image for judging; tests replace it with a fake.
 var openImage = OpenImage
-
-// replayCommand is the shell line that replays one failing case's ops file.
-func replayCommand(o Options, opsFile string, v *Verdict) string {
-	words := []string{"iomapct", "replay", opsFile, "--fs", v.FS, "--bs", fmt.Sprint(v.BlockSize), "--revision", o.Revision}
-	if o.SeriesDir != "" {
-		words = append(words, "--series", o.SeriesDir)
-	}
-	return shell.Join(words...)
-}

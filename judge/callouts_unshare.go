@@ -1,4 +1,4 @@
-package runner
+package judge
 
 import (
 	"fmt"
@@ -56,11 +56,11 @@ func checkUnshare(v *Verdict, m *reference.Model, ops []cases.Op, file int, got 
 	}
 	for _, c := range got {
 		if c.Status != 0 || c.NoEnd || c.Copied != c.Len || c.Written != c.Len {
-			v.fail("callouts", -1, "unshare step %s: iomap_unshare_iter copies and keeps every byte of a step", c)
+			v.Failf("callouts", -1, "unshare step %s: iomap_unshare_iter copies and keeps every byte of a step", c)
 			return
 		}
 		if !inside(span{c.Pos, c.Pos + c.Len}, allowed) {
-			v.fail("callouts", -1, "unshare step %s lies outside every unshare op on the file", c)
+			v.Failf("callouts", -1, "unshare step %s lies outside every unshare op on the file", c)
 			return
 		}
 		have = append(have, span{c.Pos, c.Pos + c.Len})
@@ -70,7 +70,7 @@ func checkUnshare(v *Verdict, m *reference.Model, ops []cases.Op, file int, got 
 			continue
 		}
 		if !inside(span{c.Pos, c.Pos + c.Len}, have) {
-			v.fail("callouts", c.Pos, "op %d (%s): the shared bytes [%#x, %#x) were not unshared (no iomap_unshare_iter step covers them; recorded unshare steps: %s)",
+			v.Failf("callouts", c.Pos, "op %d (%s): the shared bytes [%#x, %#x) were not unshared (no iomap_unshare_iter step covers them; recorded unshare steps: %s)",
 				c.Op, ops[c.Op], c.Pos, c.Pos+c.Len, spansString(have))
 			return
 		}
