@@ -140,7 +140,7 @@ var allowedNameLiterals = []string{
 	"ondisk/xfs/",
 	"ondisk/gfs2/",
 	"reference/personality.go",
-	"runner/findings.go",
+	"judge/findings.go",
 	"runner/crash_findings.go",
 }
 
@@ -221,5 +221,5 @@ func TestNameLiteralsFindsSwitchesAndComparisons(t *testing.T) {
 	src := "package p\n// on \"xfs\" only\nfunc f(fs string) bool {\n\tswitch fs {\n\tcase \"ext2\":\n\t}\n\treturn fs == `gfs2` || fs == \"xfs-4k\" || fs == \"ext4,xfs\"\n}\n"
 	got, err := nameLiterals("p.go", []byte(src), map[string]bool{"ext2": true, "xfs": true, "gfs2": true})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"p.go:5:7: \"ext2\"", "p.go:7:15: `gfs2`", "p.go:7:43: \"ext4,xfs\""}, got)
+	assert.Equal(t, []string{"p.go:5:7: \"ext2\"", "p.go:7:15: `gfs2`", "p.go:7:49: \"ext4,xfs\""}, got)
 }

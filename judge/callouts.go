@@ -274,27 +274,17 @@ func parseTrace(lines []string) ([]callout, error) {
 	return out, nil
 }
 
-// expectedCallouts is the model's sequence as the kernel would trace it.
-// The buffer-head path of ext2/ext4 (CalloutAops) goes through
-// ->write_begin/->write_end of the address space, never through iomap, so
-// it leaves no iomap events. A post-step hook's event follows the steps
-// after which the revision's hook runs (reference.PostFolioHook): v2's
-// folio_done after every step in a gfs2 jdata mapping that is not inline,
-// v3's put_folio after every gfs2 step.
+// expectedCallouts is the model's sequence as the kernel would trace it
+// (reference's Model.ExpectedTrace: no buffer-head steps, no unshare steps,
+// which checkUnshare compares as byte ranges, and the post-step hook's
+// event where the revision's hook runs), in the comparison's form.
 func expectedCallouts(m *reference.Model, hook reference.PostFolioHook) []attributedCallout {
 	var in []attributedCallout
-	for _, c := range m.Callouts() {
-		if c.Kind == reference.CalloutAops {
-			continue
-		}
-		if c.Kind == reference.CalloutUnshare {
-			continue // compared as byte ranges, see checkUnshare
-		}
-		e := callout{Callout: c}
+	for _, c := range m.ExpectedTrace(hook) {
+		e := callout{Callout: c.Callout, Done: c.Done}
 		// The trace side carries the begin's status outside the
 		// model's Callout: move it there, so both compare alike.
 		e.Status, e.BeginStatus = c.BeginStatus, 0
-		e.Done = hook.Runs(m.Geometry().FS, c)
 		in = append(in, attributedCallout{c: e, op: c.Op})
 	}
 	return in
@@ -308,20 +298,10 @@ type attributedCallout struct {
 }
 
 // mappingPredicted says whether the model predicts the mapping type and
-// IOMAP_F_NEW of a filesystem's callouts. Not on xfs: the model leaves out
-// speculative post-EOF preallocation (xfs_buffered_write_iomap_begin,
-// xfs_iomap.c:1114-1145, sized by file size, previous extent and free
-// space) and writeback's conversion of a whole delalloc extent into
-// unwritten extents (xfs_bmapi_convert_delalloc, libxfs/xfs_bmap.c:
-// 4685-4689), so where it says "hole, new delalloc" xfs may legitimately
-// hold delalloc, unwritten or written blocks, with other extent edges. On
-// v1 and v2 that was 95 of the 98 xfs callout differences left after the
-// gfs2 and EOF fixes; the other 3 were the lengths of short-copied steps,
-// which end at the mapping's end where that comes first (iomap_length).
-// The bytes are judged by the content, hole and fsck checks either way;
-// the callouts' kind, position, copied and written bytes, and the length
-// of every fully copied step, are still compared on xfs.
-func mappingPredicted(fs string) bool { return fs != "xfs" }
+// IOMAP_F_NEW of a filesystem's callouts: the model's policy
+// (reference.PredictsMapping; not on xfs, whose speculative preallocation
+// and delalloc conversion the model leaves out).
+func mappingPredicted(fs string) bool { return reference.PredictsMapping(fs) }
 
 // coalesce applies reference.CoalesceCallouts to a sequence without the op
 // index and folio, which the trace lacks: consecutive fully accepted steps

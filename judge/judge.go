@@ -9,27 +9,17 @@ import (
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/ondisk"
-	"github.com/iomapct/iomapct/ondisk/ext"
-	"github.com/iomapct/iomapct/ondisk/gfs2"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
-	"github.com/iomapct/iomapct/ondisk/xfs"
 	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
-// OpenImage opens an image with the host reader for fs.
+// OpenImage opens an image with the host reader for fs (the registry's).
 func OpenImage(fs string, f *os.File) (ondisk.Reader, error) {
-	switch fs {
-	case "ext2", "ext4":
-		return ext.Open(f)
-	case "xfs":
-		return xfs.Open(f)
-	case "gfs2":
-		return gfs2.Open(f)
-	}
-	return nil, fmt.Errorf("no reader for filesystem %q", fs)
+	return filesystems.Open(fs, f)
 }
 
 // Config is what judging needs to know of a run besides its plan, the

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/ondisk"
 	"github.com/iomapct/iomapct/reference"
 )
@@ -95,7 +96,7 @@ func checkFilesCallouts(v *Verdict, s *reference.Set, ops []cases.Op, res cases.
 // model says are mapped below EOF are asked about.
 func checkSharing(v *Verdict, t Target, s *reference.Set, rd ondisk.Reader, inos map[int]uint64) {
 	groups, apart := s.SharedGroups(), s.Apart()
-	if t.FS != "xfs" || len(s.Files()) < 2 && len(groups) == 0 && len(apart) == 0 {
+	if !filesystems.Get(t.FS).Caps.Reflink || len(s.Files()) < 2 && len(groups) == 0 && len(apart) == 0 {
 		return
 	}
 	maps := map[int]*ondisk.Inode{}

@@ -23,15 +23,10 @@ func (t Target) Name() string {
 }
 
 // Geometry is the reference geometry of a target on a kernel with or
-// without large folios in the page cache.
+// without large folios in the page cache (the model's rule,
+// reference.GeometryFor).
 func Geometry(t Target, largeFolios bool) reference.Geometry {
-	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
-	if t.FS == "xfs" && largeFolios {
-		// xfs asks for large folios (mapping_set_large_folios);
-		// MAX_PAGECACHE_ORDER is PMD order on x86_64.
-		g.MaxFolio = 2 << 20
-	}
-	return g
+	return reference.GeometryFor(t.FS, t.BlockSize, largeFolios)
 }
 
 // SortVerdicts orders by disk then case, for stable reports.

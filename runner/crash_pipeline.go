@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest/logwrites"
@@ -278,7 +279,7 @@ func (j *crashJudge) judge(ci *crashImage) {
 		}
 	}
 	var outs []fileOutcome
-	if len(diskFails) == 0 || d.FS == "ext2" {
+	if len(diskFails) == 0 || !filesystems.Get(d.FS).Caps.Journal {
 		outs, diskFails = j.readFiles(ci, d, where, diskFails)
 	}
 
@@ -374,7 +375,7 @@ func (j *crashJudge) readFiles(ci *crashImage, d cases.DiskPlan, where string, d
 		} else if got, err := r.ReadFile(ino); err != nil {
 			fo.errs = append(fo.errs, fmt.Sprintf("%s: read inode %d: %v", where, ino, err))
 		} else {
-			fo.ms = orc.Judge(ret, in.Size, got, d.FS == "ext2")
+			fo.ms = orc.Judge(ret, in.Size, got, !filesystems.Get(d.FS).Caps.Journal)
 		}
 		outs = append(outs, fo)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
@@ -22,7 +23,7 @@ import (
 // DefaultMatrix is every filesystem at 1k and 4k blocks.
 func DefaultMatrix() []Target {
 	var out []Target
-	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
+	for _, fs := range filesystems.Names() {
 		for _, bs := range []int64{1024, 4096} {
 			out = append(out, Target{FS: fs, BlockSize: bs})
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
@@ -47,7 +48,14 @@ type VMRun struct {
 // run (--random 50, one VM, TCG): per disk, from its first case to its
 // unmount, with nearly equal op counts on every disk: ext2 1.4 s, xfs
 // 1.7 s, ext4 2.0 s, gfs2 3.4 s (1k and 4k averaged).
-var fsCost = map[string]int{"ext2": 100, "xfs": 120, "ext4": 140, "gfs2": 240}
+// The weights are the registry's Entry.Cost.
+var fsCost = func() map[string]int {
+	m := map[string]int{}
+	for _, e := range filesystems.All() {
+		m[e.Name] = e.Cost
+	}
+	return m
+}()
 
 // splitPlan deals the plan's disks out to n VMs: the most expensive disk
 // first, each to the VM with the least work so far (ties to the lower VM),

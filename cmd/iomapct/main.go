@@ -686,8 +686,8 @@ func parseMatrix(fsList, bsList string) ([]runner.Target, error) {
 			out = append(out, runner.Target{FS: f, BlockSize: bs})
 		}
 	}
-	if len(out) > 26 {
-		return nil, errors.New("at most 26 filesystem images per VM")
+	if err := runner.CheckMatrix(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
