@@ -2,6 +2,7 @@ package filesystems_test
 
 import (
 	"bufio"
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iomapct/iomapct/filesystems"
+	"github.com/iomapct/iomapct/ondisk/mkfs"
 )
 
 func TestLookup(t *testing.T) {
@@ -66,6 +68,37 @@ func TestWithFollowsCapabilities(t *testing.T) {
 
 func TestPackagesHaveNoRepeats(t *testing.T) {
 	assert.Equal(t, []string{"e2fsprogs", "xfsprogs", "gfs2-utils"}, filesystems.Packages())
+}
+
+// The image an entry's Mkfs makes opens with its own reader, which names
+// the filesystem and the block size back (poisoned, fsck-clean images made
+// by ondisk/mkfs, as a run makes them).
+func TestMkfsImageOpensWithItsReader(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range filesystems.All() {
+		for _, bs := range []int64{e.BlockSizes[0], e.BlockSizes[len(e.BlockSizes)-1]} {
+			path := filepath.Join(t.TempDir(), "img")
+			require.NoError(t, mkfs.Make(ctx, mkfs.Spec{FS: e.Name, BlockSize: bs, Size: 16 << 20, Path: path}))
+			f, err := os.Open(path)
+			require.NoError(t, err)
+			r, err := filesystems.Open(e.Name, f)
+			require.NoError(t, err, "%s-%d", e.Name, bs)
+			assert.Equal(t, e.Name, r.FSType())
+			assert.Equal(t, int(bs), r.BlockSize(), e.Name)
+			require.NoError(t, f.Close())
+		}
+	}
+}
+
+// A reader that refuses an image gives an error and no Reader at all
+// (not a nil *FS inside a non-nil interface).
+func TestOpenRefusesGarbageWithANilReader(t *testing.T) {
+	garbage := strings.NewReader(strings.Repeat("not a filesystem ", 1<<12))
+	for _, e := range filesystems.All() {
+		r, err := e.Open(garbage)
+		assert.Error(t, err, e.Name)
+		assert.True(t, r == nil, "%s: a failed open returned a non-nil Reader", e.Name)
+	}
 }
 
 func TestOpenNamesAnUnknownFilesystem(t *testing.T) {
