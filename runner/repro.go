@@ -2,6 +2,9 @@ package runner
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/iomapct/iomapct/internal/shell"
 )
@@ -13,4 +16,25 @@ func replayCommand(o Options, opsFile string, v *Verdict) string {
 		words = append(words, "--series", o.SeriesDir)
 	}
 	return shell.Join(words...)
+}
+
+// writeRepros saves each failing case's ops as a replay file in the run
+// directory and records the command that replays it alone.
+func writeRepros(o Options, vs []Verdict) {
+	dir := filepath.Join(o.Out, "repro")
+	for i := range vs {
+		v := &vs[i]
+		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 || stopped(*v) {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return
+		}
+		p := filepath.Join(dir, v.Disk+"-"+v.Case+".ops")
+		text := fmt.Sprintf("# %s on %s (%s), revision %s\n%s\n", v.Case, v.Disk, v.Status, v.Revision, strings.Join(v.Ops, "\n"))
+		if os.WriteFile(p, []byte(text), 0o644) != nil {
+			continue
+		}
+		v.Repro = replayCommand(o, p, v)
+	}
 }
