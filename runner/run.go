@@ -334,16 +334,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		markStopped(rep.Verdicts, vmErr.Error())
 	}
 	judge.ApplyFindings(version, rep.Verdicts)
-	writeRepros(o, rep.Verdicts)
+	reproErr := writeRepros(o, rep.Verdicts)
 	if !o.KeepImages {
 		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
 	}
 	st.done("check", summary(rep.Verdicts))
 	reported = true
 	if err := WriteReports(rep); err != nil {
-		return rep, err
+		return rep, joinErrors(err, vmErr, reproErr)
 	}
-	return rep, vmErr
+	return rep, joinErrors(vmErr, reproErr)
 }
 
 // kernel finds the kernel to boot, and the version of its source: the one
