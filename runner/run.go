@@ -19,13 +19,6 @@ import (
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
-// Stage is one timed step of a run.
-type Stage struct {
-	Name     string        `json:"name"`
-	Duration time.Duration `json:"duration_ns"`
-	Note     string        `json:"note,omitempty"`
-}
-
 // Report is everything a run found.
 type Report struct {
 	Revision string    `json:"revision"`
@@ -75,19 +68,6 @@ func (r *Report) Passed() bool {
 		}
 	}
 	return true
-}
-
-type stager struct {
-	r    *Report
-	log  io.Writer
-	last time.Time
-}
-
-func (s *stager) done(name, note string) {
-	d := time.Since(s.last)
-	s.last = time.Now()
-	s.r.Stages = append(s.r.Stages, Stage{Name: name, Duration: d, Note: note})
-	fmt.Fprintf(s.log, "stage %-9s %7.1fs  %s\n", name, d.Seconds(), note)
 }
 
 // Run builds, boots, runs the cases and judges them. The report is
