@@ -94,13 +94,7 @@ func Judge(ctx context.Context, o Config, plan *cases.Plan, records []proto.Reco
 			default:
 				v.Trace = res.Trace
 				s := checkCase(&v, t, o.LargeFolios, f, res, rd, o.CorruptExpected, o.CorruptExpectedLast)
-				switch {
-				case s == nil || !cc.Applies:
-				case res.TraceErr != "":
-					v.Errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
-				default:
-					checkFilesCallouts(&v, s, f.Ops, res, postFolioHook(cc.Events))
-				}
+				judgeCallouts(&v, s, f, res, cc)
 			}
 			if ok {
 				KernelReports(&v, res.Kernel)
@@ -137,6 +131,19 @@ func Judge(ctx context.Context, o Config, plan *cases.Plan, records []proto.Reco
 	vs = append(vs, badVerdicts(o.Revision, g.bad)...)
 	SortVerdicts(vs)
 	return vs
+}
+
+// judgeCallouts compares the callout sequences the kernel traced for a
+// case's files with the model set s (nil: the case got no further than an
+// error, nothing to compare), when cc says the kernel exports the events.
+func judgeCallouts(v *Verdict, s *reference.Set, f cases.FilePlan, res cases.Result, cc CalloutCheck) {
+	switch {
+	case s == nil || !cc.Applies:
+	case res.TraceErr != "":
+		v.Errorf("callouts", "callout sequence not compared: %s", res.TraceErr)
+	default:
+		checkFilesCallouts(v, s, f.Ops, res, postFolioHook(cc.Events))
+	}
 }
 
 // checkCase holds every file of a case against the model. It returns the

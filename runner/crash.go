@@ -163,7 +163,7 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	}
 	st.done("crash", fmt.Sprintf("%d crash points replayed, recovered and judged (%s)", npoints, strings.Join(perDisk, ", ")))
 	rep.Verdicts = j.verdicts()
-	writeRepros(o, rep.Verdicts)
+	reproErr := writeRepros(o, rep.Verdicts)
 	for i := range rep.Verdicts {
 		v := &rep.Verdicts[i]
 		if v.Repro != "" {
@@ -172,9 +172,9 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	}
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
-		return rep, err
+		return rep, joinErrors(err, vmErr, reproErr)
 	}
-	return rep, vmErr
+	return rep, joinErrors(vmErr, reproErr)
 }
 
 func crashLogPath(out, disk string) string { return filepath.Join(out, "logs", disk+".log") }

@@ -116,7 +116,7 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 	}
 	vs := judge.Judge(ctx, o.judgeConfig(), plan, records, rep.Callouts)
 	judge.ApplyFindings(pf.KernelVersion, vs)
-	writeRepros(o, vs)
+	reproErr := writeRepros(o, vs)
 	for _, v := range rep.Verdicts {
 		if slices.Contains(missing, v.Disk) {
 			vs = append(vs, v)
@@ -151,7 +151,7 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 		rep.Stages = append(rep.Stages, Stage{Name: "check", Duration: d, Note: note})
 	}
 	fmt.Fprintf(log, "stage %-9s %7.1fs  %s\n", "check", d.Seconds(), note)
-	return &Rejudged{Report: rep, Missing: missing}, WriteReports(rep)
+	return &Rejudged{Report: rep, Missing: missing}, joinErrors(reproErr, WriteReports(rep))
 }
 
 // savedRecords reads the guest's records of every VM of the run, in VM

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
+
 	"github.com/iomapct/iomapct/cases"
 	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/vmtest"
@@ -198,17 +200,18 @@ func qemuFault(ctx context.Context, out *vmtest.Outcome, err error) (string, boo
 // mergeOutcomes gathers the records of every VM and the callout events the
 // kernel exports (from the first VM whose agent reported them), and sets
 // the report's crash, console and repro fields: a crash names the VM and
-// its disks when there is more than one.
+// its disks when there is more than one. The error holds every VM's that
+// failed to run, each naming its VM.
 func mergeOutcomes(rep *Report, outs []vmOutcome) ([]proto.Record, []string, error) {
 	var records []proto.Record
 	var events []string
 	gotEvents := false
 	var consoles, repros, crashes []string
-	var firstErr error
+	var errs *multierror.Error
 	for _, vo := range outs {
 		rep.VMs = append(rep.VMs, vo.run)
-		if vo.err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("VM %d (%s): %w", vo.run.Index, strings.Join(vo.run.Disks, ", "), vo.err)
+		if vo.err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("VM %d (%s): %w", vo.run.Index, strings.Join(vo.run.Disks, ", "), vo.err))
 		}
 		if vo.out == nil {
 			continue
@@ -236,5 +239,5 @@ func mergeOutcomes(rep *Report, outs []vmOutcome) ([]proto.Record, []string, err
 	rep.Console = strings.Join(consoles, ", ")
 	rep.Repro = strings.Join(repros, "\n  ")
 	rep.Crash = strings.Join(crashes, "; ")
-	return records, events, firstErr
+	return records, events, oneLine(errs)
 }
