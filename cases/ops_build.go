@@ -56,11 +56,12 @@ var (
 	withUnwritten = filesystems.With(func(c filesystems.Caps) bool { return c.Unwritten })
 	// withZeroRange: gfs2_fallocate rejects FALLOC_FL_ZERO_RANGE.
 	withZeroRange = filesystems.With(func(c filesystems.Caps) bool { return c.ZeroRange })
-	// withJournalData: the gfs2 cases (jdata and stuffed files, which
-	// go together: gfs2 is the one filesystem with both).
-	withJournalData = filesystems.With(func(c filesystems.Caps) bool { return c.JournalData && c.Stuffed })
-	// withReflink: the shared-extent ops need ->remap_file_range.
-	withReflink = filesystems.With(func(c filesystems.Caps) bool { return c.Reflink })
+	// onlyGFS2: the jdata and stuffed-file cases: the filesystems with
+	// both (of the four, gfs2; the name predates the registry).
+	onlyGFS2 = filesystems.With(func(c filesystems.Caps) bool { return c.JournalData && c.Stuffed })
+	// onlyXFS: the shared-extent ops need ->remap_file_range (of the
+	// four, only xfs has it; the name predates the registry).
+	onlyXFS = filesystems.With(func(c filesystems.Caps) bool { return c.Reflink })
 	// withNoWait: RWF_NOWAIT buffered writes (EOPNOTSUPP elsewhere).
 	withNoWait = filesystems.With(func(c filesystems.Caps) bool { return c.NoWait })
 )
