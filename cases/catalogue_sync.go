@@ -41,7 +41,7 @@ var syncCases = []Case{
 	{
 		Name: "rwf-nowait",
 		Doc:  "RWF_NOWAIT buffered writes (xfs only; EOPNOTSUPP elsewhere): EAGAIN past EOF and where a block must be read; a whole-folio write succeeds; a write that needs a read after a whole folio returns short",
-		Only: []string{"xfs"},
+		Only: withNoWait,
 		Gen: func(bs int64) []Op {
 			return ops(pwrite(0, 4*pageSize), fsyncOp, dropCachesOp, pwritev2(10, 10, "nowait"),
 				pwritev2(pageSize, pageSize, "nowait"), pwritev2(2*pageSize, pageSize+10, "nowait"),

@@ -11,19 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/reference"
 )
 
-var allFS = []string{"ext2", "ext4", "xfs", "gfs2"}
+var allFS = filesystems.Names()
 
-// geometryFor mirrors the runner's geometry: 4 KiB pages, xfs large folios.
+// geometryFor is the runner's geometry on a kernel with large folios
+// (reference.GeometryFor).
 func geometryFor(fs string, bs int64) reference.Geometry {
-	g := reference.Geometry{FS: fs, BlockSize: bs, PageSize: 4096, MaxFolio: 4096}
-	if fs == "xfs" {
-		g.MaxFolio = 2 << 20
-	}
-	return g
+	return reference.GeometryFor(fs, bs, true)
 }
 
 func TestCatalogueIsLargeEnoughAndNamesAreUnique(t *testing.T) {

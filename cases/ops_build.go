@@ -1,5 +1,7 @@
 package cases
 
+import "github.com/iomapct/iomapct/filesystems"
+
 // Short constructors for the catalogue and the random generator: a case reads
 // as its op list, not as struct literals.
 
@@ -48,16 +50,20 @@ func ops(o ...Op) []Op { return o }
 // Filesystem sets for Case.Only.
 var (
 	// withFallocate: ext2 has no fallocate at all (EOPNOTSUPP).
-	withFallocate = []string{"ext4", "xfs", "gfs2"}
+	withFallocate = filesystems.With(func(c filesystems.Caps) bool { return c.Fallocate })
 	// withUnwritten: only these have unwritten extents; gfs2 zeroes
 	// fallocated blocks instead.
-	withUnwritten = []string{"ext4", "xfs"}
+	withUnwritten = filesystems.With(func(c filesystems.Caps) bool { return c.Unwritten })
 	// withZeroRange: gfs2_fallocate rejects FALLOC_FL_ZERO_RANGE.
-	withZeroRange = []string{"ext4", "xfs"}
-	onlyGFS2      = []string{"gfs2"}
-	// onlyXFS: the shared-extent ops need ->remap_file_range, which only
-	// xfs has of the four.
-	onlyXFS = []string{"xfs"}
+	withZeroRange = filesystems.With(func(c filesystems.Caps) bool { return c.ZeroRange })
+	// onlyGFS2: the jdata and stuffed-file cases: the filesystems with
+	// both (of the four, gfs2; the name predates the registry).
+	onlyGFS2 = filesystems.With(func(c filesystems.Caps) bool { return c.JournalData && c.Stuffed })
+	// onlyXFS: the shared-extent ops need ->remap_file_range (of the
+	// four, only xfs has it; the name predates the registry).
+	onlyXFS = filesystems.With(func(c filesystems.Caps) bool { return c.Reflink })
+	// withNoWait: RWF_NOWAIT buffered writes (EOPNOTSUPP elsewhere).
+	withNoWait = filesystems.With(func(c filesystems.Caps) bool { return c.NoWait })
 )
 
 // pageSize is the guest's page size (x86-64); cases that straddle pages or

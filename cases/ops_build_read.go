@@ -1,5 +1,7 @@
 package cases
 
+import "github.com/iomapct/iomapct/filesystems"
+
 // Constructors for reads, range shifts and sync writes (op_read.go).
 
 func read(off, n int64) Op     { return Op{Kind: Read, Off: off, Len: n} }
@@ -19,4 +21,4 @@ func pwritev2(off, n int64, rwf string) Op { return Op{Kind: PWritev2, Off: off,
 // withShift: FALLOC_FL_COLLAPSE_RANGE and INSERT_RANGE exist on ext4
 // (extent files) and xfs only; ext2 has no ->fallocate and gfs2_fallocate
 // takes only PUNCH_HOLE and KEEP_SIZE (EOPNOTSUPP).
-var withShift = []string{"ext4", "xfs"}
+var withShift = filesystems.With(func(c filesystems.Caps) bool { return c.Shift })

@@ -3,6 +3,8 @@ package cases
 import (
 	"fmt"
 	"math/rand"
+
+	"github.com/iomapct/iomapct/filesystems"
 )
 
 // RandomMaxSize bounds the file a random sequence builds: big enough for
@@ -15,8 +17,13 @@ const RandomMaxSize = 512 << 10
 type randomKind struct {
 	kind   Kind
 	weight int
-	not    []string
+	// needs says which filesystems have the op (nil: all of them).
+	needs func(filesystems.Caps) bool
 }
+
+func hasFallocate(c filesystems.Caps) bool { return c.Fallocate }
+func hasZeroRange(c filesystems.Caps) bool { return c.ZeroRange }
+func hasShift(c filesystems.Caps) bool     { return c.Shift }
 
 // The menu, fsx-like: mostly writes and size changes, some flushes and
 // cache drops so partial writes meet cold caches, rare remounts (each one
@@ -30,9 +37,9 @@ var randomMenu = []randomKind{
 	{MmapWrite, 5, nil},
 	{PolluteEOF, 4, nil},
 	{Truncate, 10, nil},
-	{Fallocate, 5, []string{"ext2"}},
-	{PunchHole, 5, []string{"ext2"}},
-	{ZeroRange, 5, []string{"ext2", "gfs2"}},
+	{Fallocate, 5, hasFallocate},
+	{PunchHole, 5, hasFallocate},
+	{ZeroRange, 5, hasZeroRange},
 	{Fsync, 3, nil},
 	{Fdatasync, 2, nil},
 	{Sync, 1, nil},
@@ -41,8 +48,8 @@ var randomMenu = []randomKind{
 	// Reads, range shifts and sync writes (random_read.go).
 	{Read, 5, nil},
 	{MapRead, 3, nil},
-	{Collapse, 2, []string{"ext2", "gfs2"}},
-	{Insert, 2, []string{"ext2", "gfs2"}},
+	{Collapse, 2, hasShift},
+	{Insert, 2, hasShift},
 	{PWritev2, 4, nil},
 }
 
@@ -67,13 +74,14 @@ func Random(seed int64, n int, bs int64, fs string) []Op {
 	g := &randomGen{r: rand.New(rand.NewSource(seed)), bs: bs, fs: fs}
 	n = max(n, 0) // a negative count is no ops, not a panic
 	out := make([]Op, 0, n)
-	jdata := fs == "gfs2" && n > 0 && g.r.Intn(4) == 0
+	caps := filesystems.Get(fs).Caps
+	jdata := caps.JournalData && n > 0 && g.r.Intn(4) == 0
 	if jdata {
 		out = append(out, jdataOp)
 	}
 	mg := newMultiGen(seed)
 	for _, k := range randomMenu {
-		if contains(k.not, fs) || (jdata && jdataLacks(k.kind)) {
+		if k.needs != nil && !k.needs(caps) || (jdata && jdataLacks(k.kind)) {
 			continue
 		}
 		// No polluteeof in a sequence with a second file: the recorded
@@ -102,15 +110,6 @@ func Random(seed int64, n int, bs int64, fs string) []Op {
 // for jdata (file.c:1388-1389), punch hole included.
 func jdataLacks(k Kind) bool {
 	return k == DirectWrite || k == Fallocate || k == PunchHole
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // next draws one op (two for an mmap store past EOF, which needs the file

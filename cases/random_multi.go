@@ -1,6 +1,10 @@
 package cases
 
-import "math/rand"
+import (
+	"math/rand"
+
+	"github.com/iomapct/iomapct/filesystems"
+)
 
 // Random sequences with a second file. Half of the seeds (chosen by a
 // generator of their own, so the other half draw exactly the sequences
@@ -27,7 +31,7 @@ func (mg *multiGen) maybe(g *randomGen) []Op {
 	if !mg.on || mg.r.Intn(4) != 0 {
 		return nil
 	}
-	xfs := g.fs == "xfs"
+	xfs := filesystems.Get(g.fs).Caps.Reflink
 	bs := g.bs
 	switch k := mg.r.Intn(10); {
 	case k < 3:

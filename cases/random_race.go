@@ -3,6 +3,8 @@ package cases
 import (
 	"fmt"
 	"math/rand"
+
+	"github.com/iomapct/iomapct/filesystems"
 )
 
 // randomRaceSpan is the bytes a random race's round works on; rounds are
@@ -23,6 +25,7 @@ const (
 // arguments give the same race.
 func RandomRace(seed int64, fs string, bs int64) ([]Op, *Race) {
 	r := rand.New(rand.NewSource(seed))
+	caps := filesystems.Get(fs).Caps
 	setup := ops(pwrite(0, randomRaceRounds*randomRaceStride), fsyncOp)
 	if r.Intn(3) == 0 {
 		setup = ops(fsyncOp) // an empty file: the writes extend it
@@ -52,7 +55,7 @@ func RandomRace(seed int64, fs string, bs int64) ([]Op, *Race) {
 			case k == 5:
 				o = appendOp(1 + r.Int63n(3*bs))
 			case k == 6:
-				if fs == "gfs2" && len(setup) == 1 {
+				if caps.Stuffed && len(setup) == 1 {
 					o = pwrite(off(), 1+r.Int63n(bs))
 					break
 				}
@@ -76,9 +79,9 @@ func RandomRace(seed int64, fs string, bs int64) ([]Op, *Race) {
 			default:
 				a := off()
 				switch {
-				case fs == "ext2" || hasMmap:
+				case !caps.Fallocate || hasMmap:
 					o = pwrite(a, length(a))
-				case fs == "gfs2" || r.Intn(2) == 0:
+				case !caps.ZeroRange || r.Intn(2) == 0:
 					o = punch(a, length(a))
 				default:
 					o = zero(a, length(a))

@@ -1,5 +1,7 @@
 package cases
 
+import "github.com/iomapct/iomapct/filesystems"
+
 // nextReadShiftSync draws a read, a range shift or a sync write. The
 // generator's size is exact for what it draws, so a shift is drawn only
 // where the kernel accepts it (block-aligned; collapse ending before EOF,
@@ -57,7 +59,7 @@ func (g *randomGen) nextReadShiftSync(k Kind) []Op {
 		}
 		return ops(pwritev2(0, n, "dsync,append"))
 	}
-	if g.fs == "xfs" && g.size > 0 {
+	if filesystems.Get(g.fs).Caps.NoWait && g.size > 0 {
 		off = min(off, g.size-1)
 		n = max(1, min(n, g.size-off))
 		return ops(pwritev2(off, n, "nowait"))

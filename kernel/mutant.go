@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/iomapct/iomapct/filesystems"
 )
 
 // Mutant is a single-bug patch the suite must catch (kernel/mutants/): a
@@ -94,10 +96,8 @@ func parseMutant(name string, b []byte) (Mutant, error) {
 		return m, fmt.Errorf("no Mutant-FS trailer (the filesystems it changes)")
 	}
 	for _, f := range m.FS {
-		switch f {
-		case "ext2", "ext4", "xfs", "gfs2":
-		default:
-			return m, fmt.Errorf("Mutant-FS: unknown filesystem %q", f)
+		if _, err := filesystems.Lookup(f); err != nil {
+			return m, fmt.Errorf("Mutant-FS: %w", err)
 		}
 	}
 	return m, nil

@@ -144,7 +144,7 @@ func followedBy(ops []cases.Op, kind cases.Kind) bool {
 // (gfs2_file_buffered_write cuts the iov_iter to the readable part), so it
 // has none.
 func ShortCopyTails(g Geometry, ops []cases.Op) []Allowance {
-	if g.FS == "gfs2" {
+	if personalities[g.FS].shortCopyPlain {
 		return nil
 	}
 	var out []Allowance

@@ -50,7 +50,7 @@ import (
 
 // Geometry describes the filesystem the file lives on.
 type Geometry struct {
-	FS        string // "ext2", "ext4", "xfs", "gfs2"
+	FS        string // a filesystem of personality.go (Personalities)
 	BlockSize int64  // 512..65536 as the fs allows
 	PageSize  int64  // 4096
 	MaxFolio  int64  // largest page-cache folio: xfs large folios; others PageSize (0 = that default)
@@ -136,18 +136,11 @@ const (
 // stuffed: gfs2_create_inode makes di_height 0).
 func New(g Geometry) (*Model, error) {
 	m := &Model{g: g}
-	switch g.FS {
-	case "ext2":
-		m.fs = fsExt2
-	case "ext4":
-		m.fs = fsExt4
-	case "xfs":
-		m.fs = fsXFS
-	case "gfs2":
-		m.fs = fsGFS2
-	default:
-		return nil, fmt.Errorf("geometry: FS %q is not one of ext2, ext4, xfs, gfs2", g.FS)
+	p, err := personalityOf(g.FS)
+	if err != nil {
+		return nil, err
 	}
+	m.fs = p.kind
 	pow2 := func(v int64) bool { return v > 0 && v&(v-1) == 0 }
 	if !pow2(g.PageSize) || g.PageSize < 4096 || g.PageSize > 65536 {
 		return nil, fmt.Errorf("geometry: PageSize %d is not a power of two in [4096, 65536]", g.PageSize)
@@ -155,12 +148,9 @@ func New(g Geometry) (*Model, error) {
 	if !pow2(g.BlockSize) {
 		return nil, fmt.Errorf("geometry: BlockSize %d is not a power of two", g.BlockSize)
 	}
-	minBS, maxBS := int64(1024), g.PageSize // ext2/ext4: no bs > PAGE_SIZE in 6.12
-	switch m.fs {
-	case fsXFS:
-		minBS, maxBS = 512, 65536 // LBS: xfs_super.c:1653-1670
-	case fsGFS2:
-		minBS = 512
+	minBS, maxBS := p.minBlock, p.maxBlock
+	if maxBS == 0 {
+		maxBS = g.PageSize
 	}
 	if g.BlockSize < minBS || g.BlockSize > maxBS {
 		return nil, fmt.Errorf("geometry: BlockSize %d outside [%d, %d] for %s", g.BlockSize, minBS, maxBS, g.FS)
@@ -171,11 +161,11 @@ func New(g Geometry) (*Model, error) {
 	mf := g.MaxFolio
 	if mf == 0 {
 		mf = m.ps
-		if m.fs == fsXFS {
+		if p.largeFolios {
 			mf = m.ps << 9 // MAX_PAGECACHE_ORDER = HPAGE_PMD_ORDER on x86-64
 		}
 	}
-	if m.fs != fsXFS && mf != m.ps {
+	if !p.largeFolios && mf != m.ps {
 		return nil, fmt.Errorf("geometry: MaxFolio %d must equal PageSize for %s (no large folios in 6.12)", g.MaxFolio, g.FS)
 	}
 	if !pow2(mf) || mf < m.ps || mf < m.bs || mf > m.ps<<9 {
@@ -187,7 +177,7 @@ func New(g Geometry) (*Model, error) {
 		m.minOrd = m.bbits - m.pbits
 	}
 	m.g.MaxFolio = mf
-	m.stuffed = m.fs == fsGFS2
+	m.stuffed = p.stuffed
 	return m, nil
 }
 

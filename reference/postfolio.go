@@ -38,10 +38,10 @@ func (h PostFolioHook) String() string {
 	return "PostFolioHook(?)"
 }
 
-// Runs says whether the hook runs after step c of a file on filesystem fs
-// ("ext2", "ext4", "xfs", "gfs2").
+// Runs says whether the hook runs after step c of a file on filesystem fs:
+// only where fs installs the series' hooks (gfs2, personality.go).
 func (h PostFolioHook) Runs(fs string, c Callout) bool {
-	if fs != "gfs2" || c.Kind == CalloutAops {
+	if !personalities[fs].postFolioHooks || c.Kind == CalloutAops {
 		return false
 	}
 	switch h {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/iomapct/iomapct/judge"
 )
 
 // Revision is one series revision to run.
@@ -86,7 +88,7 @@ func (c *Comparison) add(name string, rep *Report) {
 	}
 	for _, v := range rep.Verdicts {
 		key := v.Disk + " " + v.Case
-		if flakyFinding(v) {
+		if judge.FlakyFinding(v) {
 			c.flaky[key] = true
 		}
 		cells, ok := c.Cells[key]

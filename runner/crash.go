@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 	"github.com/iomapct/iomapct/vmtest"
@@ -52,8 +52,8 @@ type CrashOptions struct {
 // about persistence, not block geometry (--bs 1024 adds it).
 func DefaultCrashMatrix() []Target {
 	var out []Target
-	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
-		out = append(out, Target{fs, 4096})
+	for _, fs := range filesystems.Names() {
+		out = append(out, Target{FS: fs, BlockSize: 4096})
 	}
 	return out
 }
@@ -163,7 +163,7 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	}
 	st.done("crash", fmt.Sprintf("%d crash points replayed, recovered and judged (%s)", npoints, strings.Join(perDisk, ", ")))
 	rep.Verdicts = j.verdicts()
-	writeRepros(o, rep.Verdicts)
+	reproErr := writeRepros(o, rep.Verdicts)
 	for i := range rep.Verdicts {
 		v := &rep.Verdicts[i]
 		if v.Repro != "" {
@@ -172,9 +172,9 @@ func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) 
 	}
 	st.done("check", summary(rep.Verdicts))
 	if err := WriteReports(rep); err != nil {
-		return rep, err
+		return rep, joinErrors(err, vmErr, reproErr)
 	}
-	return rep, vmErr
+	return rep, joinErrors(vmErr, reproErr)
 }
 
 func crashLogPath(out, disk string) string { return filepath.Join(out, "logs", disk+".log") }
@@ -244,8 +244,8 @@ func recoverBatch(ctx context.Context, o Options, plan *cases.Plan, boot, agent,
 	var disks []string
 	for _, ci := range batch {
 		d := plan.Disks[ci.disk]
-		if d.FS == "ext2" {
-			ci.ok = true // no journal: the host's e2fsck is its recovery
+		if !filesystems.Get(d.FS).Caps.Journal {
+			ci.ok = true // no journal: the host's fsck is its recovery (mkfs.CheckRecovered)
 			continue
 		}
 		j := len(disks)
@@ -298,32 +298,12 @@ func virtioName(j int) string {
 	return fmt.Sprintf("/dev/vd%c%c", 'a'+j/26-1, 'a'+j%26)
 }
 
-// fsckCrash checks a recovered image: the journaling filesystems must be
-// clean (mkfs.Check, read-only); ext2 has no journal, so e2fsck repairing
-// it is its recovery, and only damage it cannot repair is a failure.
+// fsckCrash checks a recovered image (mkfs.CheckRecovered): the
+// journaling filesystems must be clean; without a journal (ext2) the
+// checker's repair is the recovery, and only damage it cannot repair is a
+// failure.
 func fsckCrash(ctx context.Context, fs, path string) error {
-	switch fs {
-	case "xfs":
-		// A 16 MiB xfs has one allocation group, whose geometry
-		// xfs_repair cannot cross-check against a secondary superblock
-		// and refuses to trust unless told to.
-		out, err := exec.CommandContext(ctx, "xfs_repair", "-n", "-f", "-o", "force_geometry", path).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("xfs_repair -n -f -o force_geometry %s: %v\n%s", path, err, strings.TrimSpace(string(out)))
-		}
-		return nil
-	case "ext2":
-	default:
-		return mkfs.Check(ctx, fs, path)
-	}
-	out, err := exec.CommandContext(ctx, "e2fsck", "-f", "-y", path).CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() < 4 {
-		return nil // 1, 2: errors corrected
-	}
-	if err != nil {
-		return fmt.Errorf("e2fsck -f -y %s: %v\n%s", path, err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return mkfs.CheckRecovered(ctx, fs, path)
 }
 
 // opsReturned is how many of file fi's ops had returned when the marker m

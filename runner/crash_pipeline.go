@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest/logwrites"
 )
@@ -217,16 +219,16 @@ func newCrashJudge(ctx context.Context, o Options, co CrashOptions, plan *cases.
 			res, ok := results[d.Name+"/"+f.Case]
 			switch {
 			case !ok:
-				v.errorf("crash", "the guest never reported this case")
+				v.Errorf("crash", "the guest never reported this case")
 			case res.Err != "":
-				v.errorf("guest", "%s", res.Err)
+				v.Errorf("guest", "%s", res.Err)
 			}
 			if ok {
-				kernelReports(v, res.Kernel)
+				judge.KernelReports(v, res.Kernel)
 			}
 			orc, err := reference.NewCrashOracle(geometry(t, o.largeFolios), f.Ops)
 			if err != nil {
-				v.errorf("model", "%v", err)
+				v.Errorf("model", "%v", err)
 				continue
 			}
 			j.oracles[k] = orc
@@ -277,7 +279,7 @@ func (j *crashJudge) judge(ci *crashImage) {
 		}
 	}
 	var outs []fileOutcome
-	if len(diskFails) == 0 || d.FS == "ext2" {
+	if len(diskFails) == 0 || !filesystems.Get(d.FS).Caps.Journal {
 		outs, diskFails = j.readFiles(ci, d, where, diskFails)
 	}
 
@@ -293,12 +295,12 @@ func (j *crashJudge) judge(ci *crashImage) {
 			}
 			j.subsetFail[ci.disk][len(dv.Failures)] = true
 		}
-		dv.fail("recovery", -1, "%s: %s", where, f)
+		dv.Failf("recovery", -1, "%s: %s", where, f)
 		failed = true
 	}
 	if len(ci.recovery.Kernel) > 0 {
 		before := len(dv.Failures)
-		kernelReports(dv, ci.recovery.Kernel)
+		judge.KernelReports(dv, ci.recovery.Kernel)
 		for i := before; i < len(dv.Failures); i++ {
 			dv.Failures[i].Msg = where + ": " + dv.Failures[i].Msg
 		}
@@ -311,7 +313,7 @@ func (j *crashJudge) judge(ci *crashImage) {
 		f := d.Files[fo.fi]
 		ret := opsReturned(ci.point.Returned, fo.fi, len(f.Ops))
 		for _, e := range fo.errs {
-			v.fail("crash-durability", -1, "%s", e)
+			v.Failf("crash-durability", -1, "%s", e)
 			failed = true
 		}
 		for _, m := range fo.ms {
@@ -321,7 +323,7 @@ func (j *crashJudge) judge(ci *crashImage) {
 				}
 				j.durableKind[k][len(v.Failures)] = f.Ops[m.DurableBy].Kind
 			}
-			v.fail(Check("crash-"+m.Check), m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
+			v.Failf(Check("crash-"+m.Check), m.Off, "%s, %s: %s", where, opsDone(f.Ops, ret), m.Msg)
 			failed = true
 		}
 	}
@@ -350,7 +352,7 @@ func (j *crashJudge) readFiles(ci *crashImage, d cases.DiskPlan, where string, d
 		return nil, append(diskFails, err.Error())
 	}
 	defer img.Close()
-	r, err := OpenImage(d.FS, img)
+	r, err := judge.OpenImage(d.FS, img)
 	if err != nil {
 		return nil, append(diskFails, "host reader: "+err.Error())
 	}
@@ -373,7 +375,7 @@ func (j *crashJudge) readFiles(ci *crashImage, d cases.DiskPlan, where string, d
 		} else if got, err := r.ReadFile(ino); err != nil {
 			fo.errs = append(fo.errs, fmt.Sprintf("%s: read inode %d: %v", where, ino, err))
 		} else {
-			fo.ms = orc.Judge(ret, in.Size, got, d.FS == "ext2")
+			fo.ms = orc.Judge(ret, in.Size, got, !filesystems.Get(d.FS).Caps.Journal)
 		}
 		outs = append(outs, fo)
 	}
@@ -389,7 +391,7 @@ func (j *crashJudge) verdicts() []Verdict {
 		for fi := range d.Files {
 			v := j.files[crashKey{di, fi}]
 			if v.Status == Pass && j.judged[crashKey{di, fi}] == 0 {
-				v.errorf("crash", "no crash point was judged for this case (its markers never reached the log)")
+				v.Errorf("crash", "no crash point was judged for this case (its markers never reached the log)")
 			}
 			kinds := make([]cases.Kind, len(v.Failures))
 			for i := range kinds {
@@ -400,7 +402,7 @@ func (j *crashJudge) verdicts() []Verdict {
 		}
 		dv := j.disks[di]
 		if j.points[di] == 0 {
-			dv.errorf("crash", "no crash points: the write log of %s holds no flush after a write", d.Name)
+			dv.Errorf("crash", "no crash points: the write log of %s holds no flush after a write", d.Name)
 		}
 		subset := make([]bool, len(dv.Failures))
 		for i := range subset {

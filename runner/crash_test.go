@@ -45,7 +45,7 @@ func TestApplyCrashFindings(t *testing.T) {
 	mk := func(fs string, checks ...string) Verdict {
 		v := Verdict{FS: fs, Status: Pass}
 		for _, c := range checks {
-			v.fail(Check(c), 0, "x")
+			v.Failf(Check(c), 0, "x")
 		}
 		return v
 	}
@@ -90,20 +90,20 @@ func TestPickSubsets(t *testing.T) {
 // crash points only: the same failure at a flush point stays FAIL.
 func TestApplyDiskCrashFindings(t *testing.T) {
 	v := Verdict{FS: "gfs2", Status: Pass}
-	v.fail("recovery", -1, "x")
-	v.fail("recovery", -1, "y")
+	v.Failf("recovery", -1, "x")
+	v.Failf("recovery", -1, "y")
 	applyDiskCrashFindings("6.12.118", &v, []bool{true, true})
 	assert.Equal(t, Known, v.Status)
 	assert.Contains(t, v.Finding, "gfs2-log-header-before-log-blocks")
 
 	v = Verdict{FS: "gfs2", Status: Pass}
-	v.fail("recovery", -1, "x")
-	v.fail("recovery", -1, "y")
+	v.Failf("recovery", -1, "x")
+	v.Failf("recovery", -1, "y")
 	applyDiskCrashFindings("6.12.118", &v, []bool{true, false})
 	assert.Equal(t, Fail, v.Status)
 
 	v = Verdict{FS: "xfs", Status: Pass}
-	v.fail("recovery", -1, "x")
+	v.Failf("recovery", -1, "x")
 	applyDiskCrashFindings("6.12.118", &v, []bool{true})
 	assert.Equal(t, Fail, v.Status)
 }

@@ -149,9 +149,6 @@ func Merge(dirs []string) (*Report, error) {
 	return m, nil
 }
 
-// fsckCase is the verdict judge adds per image for its unmount and fsck.
-const fsckCase = "(unmount+fsck)"
-
 // worse orders statuses by what the reader must hear first.
 func worse(a, b Status) Status {
 	rank := map[Status]int{Pass: 0, Skip: 1, Known: 2, Fail: 3, Error: 4}

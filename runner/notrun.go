@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -19,56 +20,16 @@ type NotRun struct {
 	Cases []string `json:"cases"`
 }
 
-// caseTimes returns which cases the guest started (or reported; and
-// which disks it unmounted, under unmountKey) and, for those it finished, how long each took (by the guest's own record times).
-func caseTimes(records []proto.Record) (started map[string]bool, took map[string]float64) {
-	started, took = map[string]bool{}, map[string]float64{}
-	at := map[string]float64{}
-	for _, r := range records {
-		switch r.Type {
-		case proto.Start:
-			started[r.Name] = true
-			at[r.Name] = r.T
-		case proto.Unmount:
-			started[unmountKey(r.Name)] = true
-		case proto.Result:
-			if isUnmount(r) { // an older agent's
-				started[unmountKey(strings.TrimSuffix(r.Name, "/umount"))] = true
-				continue
-			}
-			started[r.Name] = true // a result implies a start, even unrecorded
-			if t0, ok := at[r.Name]; ok && r.T >= t0 {
-				took[r.Name] = r.T - t0
-			}
-		}
-	}
-	return started, took
-}
-
-// unmountKey is where caseTimes notes a disk's unmount record: no case
-// name can make it (a case named "umount" is d.Name+"/umount").
-func unmountKey(disk string) string { return disk + "\x00unmount" }
-
-// diskStarted reports whether the guest started any case of the disk.
-func diskStarted(started map[string]bool, d cases.DiskPlan) bool {
-	for _, f := range d.Files {
-		if started[d.Name+"/"+f.Case] {
-			return true
-		}
-	}
-	return false
-}
-
 // notRun lists the planned cases the guest never started, and the disks
 // it never got to (their unmount+fsck), with the reason: a disk the guest
 // could not mount gives its own (the mount error and the kernel's lines),
 // the rest share because.
 func notRun(plan *cases.Plan, records []proto.Record, because string) []NotRun {
-	started, _ := caseTimes(records)
+	started, _ := judge.CaseTimes(records)
 	mountErr := map[string]string{}
 	for _, r := range records {
 		var dr cases.DiskResult
-		if isUnmount(r) && r.Decode(&dr) == nil && dr.MountErr != "" {
+		if judge.IsUnmount(r) && r.Decode(&dr) == nil && dr.MountErr != "" {
 			mountErr[dr.Disk] = dr.MountErr
 		}
 	}
@@ -92,7 +53,7 @@ func notRun(plan *cases.Plan, records []proto.Record, because string) []NotRun {
 				add(cause, n)
 			}
 		}
-		if !diskStarted(started, d) && !started[unmountKey(d.Name)] {
+		if !judge.DiskStarted(started, d) && !started[judge.UnmountKey(d.Name)] {
 			add(cause, d.Name+"/(unmount+fsck)")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
@@ -35,7 +36,7 @@ func TestUnrunCasesAreReportedOnceWithTheCause(t *testing.T) {
 		{Type: proto.Result, Name: "ext4-4k/a", T: 1.25, Data: []byte(`{"disk":"ext4-4k","case":"a"}`)},
 		{Type: proto.Start, Name: "ext4-4k/b", T: 1.5},
 	}
-	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	vs := judge.Judge(context.Background(), o.judgeConfig(), p, records, judge.NewCalloutCheck(nil))
 	got := map[string]Verdict{}
 	for _, v := range vs {
 		got[v.Disk+"/"+v.Case] = v
@@ -70,7 +71,7 @@ func TestMountFailureIsOneErrorWithTheKernelsReason(t *testing.T) {
 	why := "mount -t ext2 /dev/vda /mnt/ext2-64k -o \"\": invalid argument; kernel: EXT2-fs (vda): error: bad blocksize 65536"
 	records := []proto.Record{{Type: proto.Ready},
 		{Type: proto.Result, Name: "ext2-64k/umount", Data: []byte(`{"disk":"ext2-64k","mount_err":"` + strings.ReplaceAll(why, `"`, `\"`) + `"}`)}}
-	vs := judge(context.Background(), o, p, records, newCalloutCheck(nil))
+	vs := judge.Judge(context.Background(), o.judgeConfig(), p, records, judge.NewCalloutCheck(nil))
 	require.Len(t, vs, 1)
 	assert.Equal(t, Error, vs[0].Status)
 	assert.Equal(t, "mount: "+why, vs[0].Failures[0].String())

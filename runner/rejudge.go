@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
 
@@ -113,9 +114,9 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 		}
 		plan.Disks = append(plan.Disks, d)
 	}
-	vs := judge(ctx, o, plan, records, rep.Callouts)
-	applyFindings(pf.KernelVersion, vs)
-	writeRepros(o, vs)
+	vs := judge.Judge(ctx, o.judgeConfig(), plan, records, rep.Callouts)
+	judge.ApplyFindings(pf.KernelVersion, vs)
+	reproErr := writeRepros(o, vs)
 	for _, v := range rep.Verdicts {
 		if slices.Contains(missing, v.Disk) {
 			vs = append(vs, v)
@@ -150,7 +151,7 @@ func Rejudge(ctx context.Context, dir string, log io.Writer) (*Rejudged, error) 
 		rep.Stages = append(rep.Stages, Stage{Name: "check", Duration: d, Note: note})
 	}
 	fmt.Fprintf(log, "stage %-9s %7.1fs  %s\n", "check", d.Seconds(), note)
-	return &Rejudged{Report: rep, Missing: missing}, WriteReports(rep)
+	return &Rejudged{Report: rep, Missing: missing}, joinErrors(reproErr, WriteReports(rep))
 }
 
 // savedRecords reads the guest's records of every VM of the run, in VM

@@ -222,3 +222,56 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+func describeOps(ops []string) string { return strings.Join(ops, "; ") }
+
+// Report is everything a run found.
+type Report struct {
+	Revision string    `json:"revision"`
+	SourceID string    `json:"source_id"`
+	SeriesID string    `json:"series_id"`
+	Patches  int       `json:"patches"`
+	Kernel   string    `json:"kernel"`
+	Verdicts []Verdict `json:"verdicts"`
+	Stages   []Stage   `json:"stages"`
+	// Callouts says whether the callout sequences were compared.
+	Callouts CalloutCheck `json:"callouts"`
+	// Crash is set when a guest did not finish (no done record); with
+	// several VMs it names each VM that crashed and its disks.
+	Crash string `json:"crash,omitempty"`
+	// NotRun lists the cases that never ran and why (once per cause, not
+	// as an error per case).
+	NotRun []NotRun `json:"not_run,omitempty"`
+	// Console is the console log (one per VM, comma-separated).
+	Console string `json:"console_log"`
+	// Repro is the QEMU command line of the run (one line per VM).
+	Repro string  `json:"repro,omitempty"`
+	VMs   []VMRun `json:"vms"`
+	Out   string  `json:"out"`
+	// KernelKey is the kernel's cache key (source, series and config).
+	KernelKey string `json:"kernel_key,omitempty"`
+	// ImagesRemoved lists the disks whose images were removed after
+	// judging because every case on them passed (run --keep-images keeps
+	// them).
+	ImagesRemoved []string `json:"images_removed,omitempty"`
+	// Shard is set on a sharded run: which part of which plan it ran.
+	Shard *ShardInfo `json:"shard,omitempty"`
+}
+
+// Passed reports whether every verdict passed (or was skipped).
+func (r *Report) Passed() bool {
+	if r.Crash != "" || len(r.NotRun) > 0 {
+		return false
+	}
+	if len(r.Verdicts) == 0 {
+		// Nothing judged is a failure, except for a shard that was
+		// given nothing to run (more shards than pairs).
+		return r.Shard != nil && r.Shard.Kept == 0
+	}
+	for _, v := range r.Verdicts {
+		if v.Status != Pass && v.Status != Skip && v.Status != Known {
+			return false
+		}
+	}
+	return true
+}

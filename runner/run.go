@@ -6,203 +6,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/kernel"
-	"github.com/iomapct/iomapct/ondisk/mkfs"
-	"github.com/iomapct/iomapct/reference"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/crash"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
-
-// Target is one filesystem at one block size.
-type Target struct {
-	FS        string
-	BlockSize int64
-}
-
-// Name is the disk name used in plans and reports, e.g. "xfs-4k".
-func (t Target) Name() string {
-	if t.BlockSize%1024 == 0 {
-		return fmt.Sprintf("%s-%dk", t.FS, t.BlockSize/1024)
-	}
-	return fmt.Sprintf("%s-%d", t.FS, t.BlockSize)
-}
-
-// DefaultMatrix is every filesystem at 1k and 4k blocks.
-func DefaultMatrix() []Target {
-	var out []Target
-	for _, fs := range []string{"ext2", "ext4", "xfs", "gfs2"} {
-		for _, bs := range []int64{1024, 4096} {
-			out = append(out, Target{fs, bs})
-		}
-	}
-	return out
-}
-
-// Options configure one run of one revision.
-type Options struct {
-	// Source is the kernel tree; zero means Debian's linux-source-6.12.
-	Source *kernel.Source
-	// SeriesDir holds the series; empty means none (the unpatched kernel).
-	SeriesDir string
-	// Series, if set, is used instead of reading SeriesDir (bisect passes
-	// prefixes this way).
-	Series *kernel.Series
-	// AllowFuzz accepts hunks of SeriesDir's series that apply only with
-	// fuzz (kernel.Series.AllowFuzz).
-	AllowFuzz bool
-	// Revision names the series revision in reports ("baseline", "v1").
-	Revision string
-	// ConfigDir replaces the embedded kernel/config fragments.
-	ConfigDir string
-	Debug     bool
-	Matrix    []Target
-	Cases     []cases.Case
-	// Out is the run directory: images, console log, results, reports.
-	Out string
-	// Agent is a prebuilt static guest agent; empty builds one.
-	Agent string
-	// Jobs is make -j for the kernel build (0: the number of CPUs).
-	Jobs int
-	// VMs is how many VMs run the plan's disks in parallel; 0 means
-	// DefaultVMs. Never more than there are disks.
-	VMs int
-	// Log receives progress and stage timings.
-	Log io.Writer
-	// VMTimeout bounds the VM; 0 means 10 minutes.
-	VMTimeout time.Duration
-	// CaseTimeout bounds each case in the guest; 0 means
-	// vmtest.DefaultCaseTimeout (see vmtest.Machine.CaseTimeout).
-	CaseTimeout time.Duration
-	// largeFolios is read from the built kernel's config by Run.
-	largeFolios bool
-	// Coverage, if set, runs a gcov kernel (kernel.Spec.Coverage); the
-	// guest then sends its counters (vmtest/guest/gcov.go).
-	Coverage *kernel.Coverage
-	// Prebuilt, if set, is the kernel to boot (run --kernel DIR, from
-	// build --export): no source tree or compiler is needed, and Source,
-	// SeriesDir, Series and ConfigDir are not read. PrebuiltVersion is its
-	// source's kernel release.
-	Prebuilt        *kernel.Artifact
-	PrebuiltVersion string
-	// KeepImages keeps every filesystem image; by default the images of
-	// filesystems whose cases all passed are removed after judging.
-	KeepImages bool
-	// Shard, if set, runs only that part of the (case, image) pairs; see
-	// shardPlan and `iomapct merge`.
-	Shard *Shard
-	// Repeat runs every case this many times (each in its own file, the
-	// repetitions named case@2, case@3, ...); Reproductions counts how
-	// often a failing case failed. 0 means once.
-	Repeat int
-	// CorruptExpected is a test hook: it flips one expected byte per case so
-	// a test can prove the verdict fails and names the offset.
-	CorruptExpected bool
-	// CorruptExpectedLast is the same hook flipping the last non-zero
-	// expected byte instead: past a known finding's garbage, it proves a
-	// second difference in the case makes it FAIL, not KNOWN.
-	CorruptExpectedLast bool
-}
-
-// Stage is one timed step of a run.
-type Stage struct {
-	Name     string        `json:"name"`
-	Duration time.Duration `json:"duration_ns"`
-	Note     string        `json:"note,omitempty"`
-}
-
-// Report is everything a run found.
-type Report struct {
-	Revision string    `json:"revision"`
-	SourceID string    `json:"source_id"`
-	SeriesID string    `json:"series_id"`
-	Patches  int       `json:"patches"`
-	Kernel   string    `json:"kernel"`
-	Verdicts []Verdict `json:"verdicts"`
-	Stages   []Stage   `json:"stages"`
-	// Callouts says whether the callout sequences were compared.
-	Callouts CalloutCheck `json:"callouts"`
-	// Crash is set when a guest did not finish (no done record); with
-	// several VMs it names each VM that crashed and its disks.
-	Crash string `json:"crash,omitempty"`
-	// NotRun lists the cases that never ran and why (once per cause, not
-	// as an error per case).
-	NotRun []NotRun `json:"not_run,omitempty"`
-	// Console is the console log (one per VM, comma-separated).
-	Console string `json:"console_log"`
-	// Repro is the QEMU command line of the run (one line per VM).
-	Repro string  `json:"repro,omitempty"`
-	VMs   []VMRun `json:"vms"`
-	Out   string  `json:"out"`
-	// KernelKey is the kernel's cache key (source, series and config).
-	KernelKey string `json:"kernel_key,omitempty"`
-	// ImagesRemoved lists the disks whose images were removed after
-	// judging because every case on them passed (run --keep-images keeps
-	// them).
-	ImagesRemoved []string `json:"images_removed,omitempty"`
-	// Shard is set on a sharded run: which part of which plan it ran.
-	Shard *ShardInfo `json:"shard,omitempty"`
-}
-
-// Passed reports whether every verdict passed (or was skipped).
-func (r *Report) Passed() bool {
-	if r.Crash != "" || len(r.NotRun) > 0 {
-		return false
-	}
-	if len(r.Verdicts) == 0 {
-		// Nothing judged is a failure, except for a shard that was
-		// given nothing to run (more shards than pairs).
-		return r.Shard != nil && r.Shard.Kept == 0
-	}
-	for _, v := range r.Verdicts {
-		if v.Status != Pass && v.Status != Skip && v.Status != Known {
-			return false
-		}
-	}
-	return true
-}
-
-type stager struct {
-	r    *Report
-	log  io.Writer
-	last time.Time
-}
-
-func (s *stager) done(name, note string) {
-	d := time.Since(s.last)
-	s.last = time.Now()
-	s.r.Stages = append(s.r.Stages, Stage{Name: name, Duration: d, Note: note})
-	fmt.Fprintf(s.log, "stage %-9s %7.1fs  %s\n", name, d.Seconds(), note)
-}
-
-// KernelSpec resolves what to build: the source (Debian's tarball unless
-// one is given), the series (Series, else SeriesDir, else none) and the
-// config fragments. `iomapct build` and Run share it.
-func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, error) {
-	spec := kernel.Spec{Jobs: o.Jobs, Progress: o.Log, Coverage: o.Coverage}
-	var err error
-	if o.Source != nil {
-		spec.Source = *o.Source
-	} else if spec.Source, err = kernel.FromTarball(ctx, cache, kernel.DebianTarball); err != nil {
-		return spec, err
-	}
-	if o.Series != nil {
-		spec.Series = *o.Series
-	} else if o.SeriesDir != "" {
-		if spec.Series, err = kernel.ReadSeries(o.SeriesDir); err != nil {
-			return spec, err
-		}
-		spec.Series.AllowFuzz = o.AllowFuzz
-	}
-	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
-	return spec, err
-}
 
 // Run builds, boots, runs the cases and judges them. The report is
 // returned (and written to Out) even when a later stage fails, so results
@@ -293,7 +107,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var mu sync.Mutex // OnRecord runs on each VM's reader goroutine
 	doneCases := 0
 	progress := func(r proto.Record) {
-		if r.Type != proto.Result || isUnmount(r) {
+		if r.Type != proto.Result || judge.IsUnmount(r) {
 			return
 		}
 		mu.Lock()
@@ -339,26 +153,26 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Judge what came back, even when a VM failed to run: results already
 	// produced are reported before the error is.
-	rep.Callouts = newCalloutCheck(events)
+	rep.Callouts = judge.NewCalloutCheck(events)
 	// Judged to the end even after an interrupt: fsck of a disk the guest
 	// unmounted must not die of the cancelled context and read as a
 	// failure of the kernel.
-	rep.Verdicts = judge(context.WithoutCancel(ctx), o, plan, records, rep.Callouts)
+	rep.Verdicts = judge.Judge(context.WithoutCancel(ctx), o.judgeConfig(), plan, records, rep.Callouts)
 	rep.NotRun = notRun(plan, records, notRunCause(vmErr, rep.Crash))
 	if vmErr != nil {
 		markStopped(rep.Verdicts, vmErr.Error())
 	}
-	applyFindings(version, rep.Verdicts)
-	writeRepros(o, rep.Verdicts)
+	judge.ApplyFindings(version, rep.Verdicts)
+	reproErr := writeRepros(o, rep.Verdicts)
 	if !o.KeepImages {
 		rep.ImagesRemoved = dropPassingImages(o.Out, rep.Verdicts)
 	}
 	st.done("check", summary(rep.Verdicts))
 	reported = true
 	if err := WriteReports(rep); err != nil {
-		return rep, err
+		return rep, joinErrors(err, vmErr, reproErr)
 	}
-	return rep, vmErr
+	return rep, joinErrors(vmErr, reproErr)
 }
 
 // kernel finds the kernel to boot, and the version of its source: the one
@@ -390,63 +204,6 @@ func (o Options) kernel(ctx context.Context, cache string, st *stager) (*kernel.
 	}
 	st.done("build", note)
 	return art, spec.Source.Version, nil
-}
-
-func imagePath(out, disk string) string { return filepath.Join(out, "images", disk+".img") }
-
-// ImageSize is the size of every test image: small, so poisoning, copying
-// and reading it is quick, yet big enough for every case.
-const ImageSize = 64 << 20
-
-// makePlan lists every image's cases, keeps the shard's part when the run
-// is sharded (rep.Shard says which), and makes the images that are left.
-func makePlan(ctx context.Context, o Options, rep *Report) (*cases.Plan, error) {
-	plan, err := planCases(o)
-	if err != nil {
-		return nil, err
-	}
-	if o.Shard != nil {
-		info := shardPlan(plan, *o.Shard)
-		rep.Shard = &info
-	}
-	if err := os.MkdirAll(filepath.Join(o.Out, "images"), 0o755); err != nil {
-		return nil, err
-	}
-	for i, d := range plan.Disks {
-		plan.Disks[i].Device = fmt.Sprintf("/dev/vd%c", 'a'+i)
-		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
-			return nil, fmt.Errorf("image %s: %w", d.Name, err)
-		}
-	}
-	return plan, nil
-}
-
-// planCases is the whole run's plan, without images: every target with
-// the cases that apply to it.
-func planCases(o Options) (*cases.Plan, error) {
-	plan := &cases.Plan{}
-	for _, t := range o.Matrix {
-		d := cases.DiskPlan{Name: t.Name(), FS: t.FS, BlockSize: t.BlockSize}
-		for _, c := range o.Cases {
-			if !c.AppliesTo(t.FS) {
-				continue
-			}
-			ops, err := c.Ops(t.BlockSize)
-			if err != nil {
-				return nil, err
-			}
-			r, err := raceOf(c, t.BlockSize)
-			if err != nil {
-				return nil, err
-			}
-			for k := 0; k < max(1, o.Repeat); k++ {
-				name := RepeatName(c.Name, k)
-				d.Files = append(d.Files, cases.FilePlan{Case: name, File: name, Ops: ops, Race: r})
-			}
-		}
-		plan.Disks = append(plan.Disks, d)
-	}
-	return plan, nil
 }
 
 func crashSummary(out *vmtest.Outcome) string {
@@ -497,18 +254,6 @@ func summary(vs []Verdict) string {
 	return strings.Join(parts, ", ")
 }
 
-// geometry is the reference geometry of a target on a kernel with or
-// without large folios in the page cache.
-func geometry(t Target, largeFolios bool) reference.Geometry {
-	g := reference.Geometry{FS: t.FS, BlockSize: t.BlockSize, PageSize: 4096, MaxFolio: 4096}
-	if t.FS == "xfs" && largeFolios {
-		// xfs asks for large folios (mapping_set_large_folios);
-		// MAX_PAGECACHE_ORDER is PMD order on x86_64.
-		g.MaxFolio = 2 << 20
-	}
-	return g
-}
-
 // largeFolios reports whether a kernel, by its .config, gives page-cache
 // mappings large folios: mapping_set_folio_order_range
 // (include/linux/pagemap.h:408-413) returns without setting an order unless
@@ -525,35 +270,4 @@ func largeFolios(configPath string) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-// sortVerdicts orders by disk then case, for stable reports.
-func sortVerdicts(vs []Verdict) {
-	sort.SliceStable(vs, func(i, j int) bool {
-		if vs[i].Disk != vs[j].Disk {
-			return vs[i].Disk < vs[j].Disk
-		}
-		return vs[i].Case < vs[j].Case
-	})
-}
-
-// writeRepros saves each failing case's ops as a replay file in the run
-// directory and records the command that replays it alone.
-func writeRepros(o Options, vs []Verdict) {
-	dir := filepath.Join(o.Out, "repro")
-	for i := range vs {
-		v := &vs[i]
-		if (v.Status != Fail && v.Status != Error) || len(v.Ops) == 0 || stopped(*v) {
-			continue
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return
-		}
-		p := filepath.Join(dir, v.Disk+"-"+v.Case+".ops")
-		text := fmt.Sprintf("# %s on %s (%s), revision %s\n%s\n", v.Case, v.Disk, v.Status, v.Revision, strings.Join(v.Ops, "\n"))
-		if os.WriteFile(p, []byte(text), 0o644) != nil {
-			continue
-		}
-		v.Repro = replayCommand(o, p, v)
-	}
 }

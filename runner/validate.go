@@ -15,6 +15,9 @@ import (
 //
 // It also checks that the mkfs and fsck tools of every filesystem are there.
 func validateCases(o Options) error {
+	if err := CheckMatrix(o.Matrix); err != nil {
+		return err
+	}
 	for _, t := range o.Matrix {
 		if err := mkfs.NeedTools(t.FS); err != nil {
 			return err

@@ -13,7 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
+
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/vmtest"
 	"github.com/iomapct/iomapct/vmtest/proto"
 )
@@ -47,7 +50,14 @@ type VMRun struct {
 // run (--random 50, one VM, TCG): per disk, from its first case to its
 // unmount, with nearly equal op counts on every disk: ext2 1.4 s, xfs
 // 1.7 s, ext4 2.0 s, gfs2 3.4 s (1k and 4k averaged).
-var fsCost = map[string]int{"ext2": 100, "xfs": 120, "ext4": 140, "gfs2": 240}
+// The weights are the registry's Entry.Cost.
+var fsCost = func() map[string]int {
+	m := map[string]int{}
+	for _, e := range filesystems.All() {
+		m[e.Name] = e.Cost
+	}
+	return m
+}()
 
 // splitPlan deals the plan's disks out to n VMs: the most expensive disk
 // first, each to the VM with the least work so far (ties to the lower VM),
@@ -190,17 +200,18 @@ func qemuFault(ctx context.Context, out *vmtest.Outcome, err error) (string, boo
 // mergeOutcomes gathers the records of every VM and the callout events the
 // kernel exports (from the first VM whose agent reported them), and sets
 // the report's crash, console and repro fields: a crash names the VM and
-// its disks when there is more than one.
+// its disks when there is more than one. The error holds every VM's that
+// failed to run, each naming its VM.
 func mergeOutcomes(rep *Report, outs []vmOutcome) ([]proto.Record, []string, error) {
 	var records []proto.Record
 	var events []string
 	gotEvents := false
 	var consoles, repros, crashes []string
-	var firstErr error
+	var errs *multierror.Error
 	for _, vo := range outs {
 		rep.VMs = append(rep.VMs, vo.run)
-		if vo.err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("VM %d (%s): %w", vo.run.Index, strings.Join(vo.run.Disks, ", "), vo.err)
+		if vo.err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("VM %d (%s): %w", vo.run.Index, strings.Join(vo.run.Disks, ", "), vo.err))
 		}
 		if vo.out == nil {
 			continue
@@ -228,5 +239,5 @@ func mergeOutcomes(rep *Report, outs []vmOutcome) ([]proto.Record, []string, err
 	rep.Console = strings.Join(consoles, ", ")
 	rep.Repro = strings.Join(repros, "\n  ")
 	rep.Crash = strings.Join(crashes, "; ")
-	return records, events, firstErr
+	return records, events, oneLine(errs)
 }

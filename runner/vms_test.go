@@ -107,12 +107,12 @@ func TestMergeOutcomesAttributesACrashToItsVM(t *testing.T) {
 		return r
 	}
 	ok := &vmtest.Outcome{ConsoleLog: "/r/vm-0/console.log", Cmdline: "qemu 0", Stream: &proto.Stream{Complete: true, Records: []proto.Record{
-		rec(proto.Ready, "", []string{evBegin, evEnd}),
+		rec(proto.Ready, "", []string{"iomap_write_begin", "iomap_write_end"}),
 		rec(proto.Result, "ext4-1k/c", cases.Result{Disk: "ext4-1k", Case: "c"}),
 		rec(proto.Done, "", nil),
 	}}}
 	died := &vmtest.Outcome{ConsoleLog: "/r/vm-1/console.log", Cmdline: "qemu 1", Stream: &proto.Stream{Records: []proto.Record{
-		rec(proto.Ready, "", []string{evBegin, evEnd}),
+		rec(proto.Ready, "", []string{"iomap_write_begin", "iomap_write_end"}),
 		rec(proto.Result, "xfs-1k/c", cases.Result{Disk: "xfs-1k", Case: "c"}),
 	}}}
 	outs := []vmOutcome{
@@ -123,7 +123,7 @@ func TestMergeOutcomesAttributesACrashToItsVM(t *testing.T) {
 	records, events, err := mergeOutcomes(rep, outs)
 	require.NoError(t, err)
 	assert.Len(t, records, 5)
-	assert.Equal(t, []string{evBegin, evEnd}, events)
+	assert.Equal(t, []string{"iomap_write_begin", "iomap_write_end"}, events)
 	assert.Equal(t, "VM 1 (xfs-1k, gfs2-1k): the guest died", rep.Crash)
 	assert.Equal(t, "/r/vm-0/console.log, /r/vm-1/console.log", rep.Console)
 	require.Len(t, rep.VMs, 2)

@@ -6,9 +6,15 @@ pkgs=(
   linux-source-6.12                               # the kernel under test
   build-essential flex bison bc libelf-dev libssl-dev cpio kmod lz4 xz-utils patch perl ccache  # building it
   qemu-system-x86                                 # booting it
-  e2fsprogs xfsprogs gfs2-utils                   # mkfs, fsck, debugfs, xfs_db, gfs2_edit
   lcov                                            # iomapct coverage: lcov --summary, genhtml
 )
+# The filesystems' mkfs and fsck tools (and debugfs, xfs_db, gfs2_edit,
+# which come with them): the registry names the packages
+# (filesystems/entries.go), so a new filesystem brings its own.
+cd "$(dirname "$0")/.."
+fs_pkgs=$("${GO:-go}" run ./cmd/iomapct deps) || { echo "deps: go run ./cmd/iomapct deps failed (is Go on PATH? the Makefile adds /usr/local/go/bin)" >&2; exit 1; }
+# shellcheck disable=SC2206 # one package a line, no spaces in names
+pkgs+=($fs_pkgs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

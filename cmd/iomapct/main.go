@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/runner"
 	"github.com/iomapct/iomapct/vmtest"
@@ -67,6 +68,7 @@ commands:
   merge DIR...  one report from the run directories of a sharded run (--shard)
   list          the case catalogue: names, filesystems, what each does
   gc            keep only the newest run directories under ./runs
+  deps          the Debian packages of the filesystems' mkfs and fsck tools (scripts/deps.sh)
   shell         boot the kernel with images mounted and a shell on the console (--after FILE replays a case first)
   selftest      build each mutant of kernel/mutants and check the catalogue catches it
 
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string) int {
 		return cmdSelftest(ctx, args[1:])
 	case "judge":
 		return cmdJudge(ctx, args[1:])
+	case "deps":
+		return cmdDeps(ctx, args[1:])
 	case "series":
 		if len(args) > 1 && args[1] == "check" {
 			return cmdSeriesCheck(ctx, args[2:])
@@ -223,7 +227,7 @@ type runFlags struct {
 
 func (r *runFlags) register(fs *flag.FlagSet) {
 	r.buildFlags.register(fs)
-	fs.StringVar(&r.fsList, "fs", "ext2,ext4,xfs,gfs2", "filesystems to test")
+	fs.StringVar(&r.fsList, "fs", strings.Join(filesystems.Names(), ","), "filesystems to test")
 	fs.StringVar(&r.bsList, "bs", "1024,4096", "block sizes to test")
 	fs.StringVar(&r.caseList, "cases", "", "comma-separated case names or globs, e.g. 'gfs2-*,append-*' (default: the whole catalogue; iomapct list shows them)")
 	fs.StringVar(&r.kernelDir, "kernel", "", "boot this exported kernel (iomapct build --export DIR) instead of building one: needs no source tree or compiler; every file is checked against the manifest")
@@ -652,13 +656,6 @@ func cmdBisect(ctx context.Context, args []string) int {
 	return exitFail
 }
 
-// blockSizes is the range of block sizes each filesystem mounts with on the
-// 6.12 x86_64 kernel (4 KiB pages): ext2 and ext4 need 1024 up to the page
-// size (ext2_fill_super: "bad blocksize"; ext4_load_super), gfs2 512 up to
-// the page size (gfs2 sb_set_blocksize), xfs v5 1024 up to 64 KiB (larger
-// than a page only with large folios; a mount failure then names itself).
-var blockSizes = map[string][2]int64{"ext2": {1024, 4096}, "ext4": {1024, 4096}, "gfs2": {512, 4096}, "xfs": {1024, 65536}}
-
 func parseMatrix(fsList, bsList string) ([]runner.Target, error) {
 	var out []runner.Target
 	seenFS, seenBS := map[string]bool{}, map[string]bool{}
@@ -669,10 +666,9 @@ func parseMatrix(fsList, bsList string) ([]runner.Target, error) {
 		seenBS[b] = true
 	}
 	for _, f := range strings.Split(fsList, ",") {
-		switch f {
-		case "ext2", "ext4", "xfs", "gfs2":
-		default:
-			return nil, fmt.Errorf("--fs: unknown filesystem %q (want ext2, ext4, xfs, gfs2)", f)
+		e, err := filesystems.Lookup(f)
+		if err != nil {
+			return nil, fmt.Errorf("--fs: %w", err)
 		}
 		if seenFS[f] {
 			// Two images of one name would be one file opened twice
@@ -685,14 +681,16 @@ func parseMatrix(fsList, bsList string) ([]runner.Target, error) {
 			if err != nil || bs < 512 || bs&(bs-1) != 0 {
 				return nil, fmt.Errorf("--bs: %q is not a power-of-two block size >= 512", b)
 			}
-			if r := blockSizes[f]; bs < r[0] || bs > r[1] {
+			// The range each filesystem mounts with on the 6.12 x86_64
+			// kernel (Entry.MountBlockSizes).
+			if r := e.MountBlockSizes; bs < r[0] || bs > r[1] {
 				return nil, fmt.Errorf("--bs: %s does not mount with %d-byte blocks on this kernel (%d to %d)", f, bs, r[0], r[1])
 			}
 			out = append(out, runner.Target{FS: f, BlockSize: bs})
 		}
 	}
-	if len(out) > 26 {
-		return nil, errors.New("at most 26 filesystem images per VM")
+	if err := runner.CheckMatrix(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/iomapct/iomapct/cases"
+	"github.com/iomapct/iomapct/filesystems"
 	"github.com/iomapct/iomapct/kernel"
 	"github.com/iomapct/iomapct/runner"
 )
@@ -319,7 +320,7 @@ func cmdShell(ctx context.Context, args []string) int {
 	rf.register(fs)
 	after := fs.String("after", "", "replay this op sequence (a replay file, e.g. a failing case's repro) into /mnt/<disk>/after before the shell starts")
 	// One image unless asked: the session is about looking, not a matrix.
-	fs.Set("fs", "ext4")
+	fs.Set("fs", filesystems.OneImage)
 	fs.Set("bs", "4096")
 	fs.Set("vm-timeout", "24h")
 	if err := fs.Parse(args); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/iomapct/iomapct/judge"
 	"github.com/iomapct/iomapct/runner"
 )
 
@@ -77,7 +78,7 @@ func TestShardsMergeLikeOneRun(t *testing.T) {
 	want, got := verdicts(whole), verdicts(merged)
 	require.Greater(t, len(want), 1000, "the full matrix with --random 50")
 	flaky := map[string]bool{}
-	for _, f := range runner.Findings {
+	for _, f := range judge.Findings {
 		flaky[f.ID] = f.Flaky
 	}
 	// A flaky finding (its bytes come from recycled memory) may show in one

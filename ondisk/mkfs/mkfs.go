@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"github.com/iomapct/iomapct/filesystems"
 )
 
 // Poison is the pattern free space holds before mkfs. It is never produced
@@ -20,39 +22,29 @@ var Poison = []byte("POISON!\n")
 
 // Spec says which image to make.
 type Spec struct {
-	FS        string // ext2, ext4, xfs, gfs2
+	FS        string // a registered filesystem (filesystems.Lookup)
 	BlockSize int64
 	Size      int64 // bytes
 	Path      string
 }
 
-// Supported lists the block sizes each filesystem is tested at here.
-var Supported = map[string][]int64{
-	"ext2": {1024, 2048, 4096},
-	"ext4": {1024, 2048, 4096},
-	"xfs":  {1024, 2048, 4096},
-	"gfs2": {512, 1024, 2048, 4096},
-}
-
-// Args returns the pinned mkfs command line. Discard is always off (it would
-// punch the poison out of a regular file).
-func Args(s Spec) ([]string, error) {
-	bs := fmt.Sprint(s.BlockSize)
-	switch s.FS {
-	case "ext2":
-		return []string{"mkfs.ext2", "-F", "-q", "-b", bs, "-E", "nodiscard", "-I", "256", s.Path}, nil
-	case "ext4":
-		// No orphan_file: e2fsprogs 1.47 adds it by default; keep the
-		// feature set the readers know and that every 6.12 fsck handles.
-		return []string{"mkfs.ext4", "-F", "-q", "-b", bs, "-E", "nodiscard", "-I", "256",
-			"-O", "extents,64bit,metadata_csum,^orphan_file", s.Path}, nil
-	case "xfs":
-		return []string{"mkfs.xfs", "-f", "-q", "-K", "-b", "size=" + bs,
-			"-m", "crc=1,reflink=1,rmapbt=0", "-i", "nrext64=0", s.Path}, nil
-	case "gfs2":
-		return []string{"mkfs.gfs2", "-O", "-q", "-p", "lock_nolock", "-j", "1", "-J", "8", "-b", bs, "-K", s.Path}, nil
+// Supported lists the block sizes each filesystem is tested at here
+// (the registry's Entry.BlockSizes).
+var Supported = func() map[string][]int64 {
+	m := map[string][]int64{}
+	for _, e := range filesystems.All() {
+		m[e.Name] = e.BlockSizes
 	}
-	return nil, fmt.Errorf("mkfs: unknown filesystem %q (want ext2, ext4, xfs or gfs2)", s.FS)
+	return m
+}()
+
+// Args returns the pinned mkfs command line (the registry's Entry.Mkfs).
+func Args(s Spec) ([]string, error) {
+	e, err := filesystems.Lookup(s.FS)
+	if err != nil {
+		return nil, fmt.Errorf("mkfs: %w", err)
+	}
+	return e.Mkfs(s.BlockSize, s.Path), nil
 }
 
 // Make creates the image.
@@ -70,7 +62,7 @@ func Make(ctx context.Context, s Spec) error {
 	cmd.Env = append(os.Environ(), "TEST_DIR=/tmp", "TEST_DEV="+s.Path, "QA_CHECK_FS=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if _, lerr := exec.LookPath(args[0]); lerr != nil {
-			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], toolPackage[s.FS])
+			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], packages(s.FS))
 		}
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -94,7 +86,14 @@ func preallocate(path string, size int64) error {
 	return nil
 }
 
-var toolPackage = map[string]string{"ext2": "e2fsprogs", "ext4": "e2fsprogs", "xfs": "xfsprogs", "gfs2": "gfs2-utils"}
+// packages names the Debian packages of fs's tools, for "not found".
+func packages(fs string) string {
+	e, err := filesystems.Lookup(fs)
+	if err != nil {
+		return "its tools"
+	}
+	return strings.Join(e.Packages, " ")
+}
 
 func poisonFile(path string, size int64) error {
 	f, err := os.Create(path)
@@ -122,7 +121,7 @@ func Check(ctx context.Context, fs, path string) error {
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if err != nil {
 		if _, lerr := exec.LookPath(args[0]); lerr != nil {
-			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], toolPackage[fs])
+			return fmt.Errorf("%s not found: install %s (make deps does)", args[0], packages(fs))
 		}
 		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
@@ -130,15 +129,11 @@ func Check(ctx context.Context, fs, path string) error {
 }
 
 func checkArgs(fs, path string) ([]string, error) {
-	switch fs {
-	case "ext2", "ext4":
-		return []string{"e2fsck", "-f", "-n", path}, nil
-	case "xfs":
-		return []string{"xfs_repair", "-n", "-f", path}, nil
-	case "gfs2":
-		return []string{"fsck.gfs2", "-n", path}, nil
+	e, err := filesystems.Lookup(fs)
+	if err != nil {
+		return nil, fmt.Errorf("fsck: %w", err)
 	}
-	return nil, fmt.Errorf("fsck: unknown filesystem %q", fs)
+	return e.Fsck(path), nil
 }
 
 // NeedTools checks that the tools Make and Check run for fs are on PATH,
@@ -155,8 +150,32 @@ func NeedTools(fs string) error {
 	}
 	for _, tool := range []string{mk[0], ck[0]} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s not found on PATH: install %s (make deps does)", tool, toolPackage[fs])
+			return fmt.Errorf("%s not found on PATH: install %s (make deps does)", tool, packages(fs))
 		}
+	}
+	return nil
+}
+
+// CheckRecovered checks an image the kernel recovered after a power cut.
+// A journaling filesystem must be clean: its Entry.CrashFsck (read-only)
+// if it has one, else Check. Without a journal (ext2) the checker's repair
+// is the recovery, and only damage it cannot repair fails: exit status 1
+// and 2 (errors corrected) pass.
+func CheckRecovered(ctx context.Context, fs, path string) error {
+	e, err := filesystems.Lookup(fs)
+	if err != nil {
+		return fmt.Errorf("fsck: %w", err)
+	}
+	if e.CrashFsck == nil {
+		return Check(ctx, fs, path)
+	}
+	args := e.CrashFsck(path)
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok && !e.Caps.Journal && ee.ExitCode() < 4 {
+		return nil // 1, 2: errors corrected
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
