@@ -116,7 +116,30 @@ var Findings = []Finding{
 			"page_mkwrite dirties the whole folio (iomap_dirty_folio, fs/iomap/buffered-io.c:682-690), and the " +
 			"DIO path only invalidates the folio afterwards (fs/iomap/direct-io.c:120-121); the kernel logged no " +
 			"\"Page cache invalidation failure\" (mm/filemap.c:3951-3977) that run, so the exact interleaving " +
-			"that let the stale copy be written back is not established yet",
+			"that let the stale copy be written back is not established yet. In a later baseline run (xfs-1k, " +
+			"2026-12-05) the kernel did log it, and the mmap store's msync and the sync_file_range pusher then " +
+			"returned EIO: dio_warn_stale_pagecache sets EIO on the mapping's wb_err (mm/filemap.c:3957) when " +
+			"invalidate_inode_pages2_range fails after a direct write (:3968-3976), the kernel's own statement " +
+			"that the page cache and the disk may now disagree",
+	},
+	{
+		// No May: which bytes are lost is not predictable yet, so the
+		// finding is recorded (and shown) but matches nothing: the failure
+		// stays a FAIL. Free-space poison inside a cleanly unmounted file
+		// needs no model to be wrong.
+		ID: "gfs2-append-fdatasync-lost-data", Kernel: "6.12", FS: []string{"gfs2"},
+		Cases:  []string{"race-append-fdatasync-evict", "race-pressure-append"},
+		Checks: []string{"content", "stale-data", "eof-tail"},
+		Flaky:  true,
+		Reason: "appends racing an fdatasync loop lose written data: after a clean unmount, with fsck.gfs2 clean " +
+			"and the size and block map right, the file's data blocks hold the poison of free space (never " +
+			"written) or zeroes, often from offset 0. Minimised to one thread appending 4097 bytes 24 times to " +
+			"a 1-byte file while another loops fdatasync (cases/testdata/findings/gfs2-append-fdatasync-lost-data.ops): " +
+			"21 of 31 runs on gfs2-4k (6.12.118); never with a sync_file_range pusher, an fadvise loop or no " +
+			"actor instead, never on ext4 or xfs. What fdatasync adds over plain writeback is sync_inode_metadata " +
+			"-> gfs2_write_inode (a log flush, and gfs2_ordered_del_inode behind a test of inode->i_flags & " +
+			"I_DIRTY, fs/gfs2/super.c:472, where I_DIRTY is an i_state bit) and gfs2_ail_flush " +
+			"(fs/gfs2/file.c:762-770); the mechanism is not established yet",
 	},
 }
 
