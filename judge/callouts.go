@@ -49,6 +49,8 @@ type CalloutCheck struct {
 	Note string `json:"note"`
 }
 
+// NewCalloutCheck is the callout check of a kernel that exports events
+// (the guest lists them in its ready record).
 func NewCalloutCheck(events []string) CalloutCheck {
 	c := CalloutCheck{Events: events}
 	c.Applies = slices.Contains(events, evBegin) && slices.Contains(events, evEnd)

@@ -300,7 +300,7 @@ func within(allow []reference.Allowance, off int64) bool {
 	return false
 }
 
-// applyFindings turns failures that match a recorded deviation exactly
+// ApplyFindings turns failures that match a recorded deviation exactly
 // into KNOWN verdicts that name the finding; the failures themselves stay
 // in the verdict.
 func ApplyFindings(kernelVersion string, vs []Verdict) {
@@ -312,7 +312,7 @@ func ApplyFindings(kernelVersion string, vs []Verdict) {
 	}
 }
 
-// flakyFinding reports whether a KNOWN verdict's finding is Flaky.
+// FlakyFinding reports whether a KNOWN verdict's finding is Flaky.
 func FlakyFinding(v Verdict) bool {
 	if v.Status != Known {
 		return false

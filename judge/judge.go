@@ -315,7 +315,7 @@ func checkBlocks(v *Verdict, t Target, m *reference.Model, ino *ondisk.Inode) []
 	return bad
 }
 
-// kernelReports fails a verdict for every kernel report (WARNING, BUG,
+// KernelReports fails a verdict for every kernel report (WARNING, BUG,
 // oops, lockdep, hung task, ...) among the kernel log records the guest
 // collected while the case ran; other warning-level lines are kept as
 // context only (mount notices are warnings too).
