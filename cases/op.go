@@ -99,8 +99,8 @@ type Op struct {
 	// CopyRange; File and Off are the destination.
 	Src    int   `json:"src,omitempty"`
 	SrcOff int64 `json:"src_off,omitempty"`
-	// Sync opens a PWrite's descriptor with O_SYNC ("osync") or O_DSYNC
-	// ("odsync"); empty for a plain pwrite.
+	// Sync opens a PWrite's (or a Fallocate's) descriptor with O_SYNC
+	// ("osync") or O_DSYNC ("odsync"); empty for a plain one.
 	Sync string `json:"sync,omitempty"`
 	// RWF lists a PWritev2's RWF_* flags, comma-separated in the order
 	// dsync,sync,nowait,append (see RWFNames).

@@ -366,7 +366,10 @@ func (m *Model) Apply(index int, op cases.Op) error {
 	case cases.Truncate:
 		m.truncate(op.Off)
 	case cases.Fallocate:
-		return m.fallocate(op.Off, op.Len, op.KeepSize)
+		if err := m.fallocate(op.Off, op.Len, op.KeepSize); err != nil || op.Sync == "" {
+			return err
+		}
+		m.syncFallocate(op)
 	case cases.PunchHole:
 		return m.punchHole(op.Off, op.Len)
 	case cases.ZeroRange:

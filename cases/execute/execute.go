@@ -174,6 +174,9 @@ func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int6
 	case cases.Truncate:
 		return 0, unix.Ftruncate(*fd, op.Off)
 	case cases.Fallocate:
+		if op.Sync != "" {
+			return 0, syncFallocate(path, op)
+		}
 		mode := uint32(0)
 		if op.KeepSize {
 			mode = unix.FALLOC_FL_KEEP_SIZE
