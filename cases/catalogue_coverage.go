@@ -20,7 +20,18 @@ var coverageCases = []Case{
 				dropCachesOp, read(bs, min(4*bs, MaxReadLen)))
 		},
 	},
+	{
+		Name: "dio-setuid-file",
+		Doc:  "aligned O_DIRECT writes inside EOF of a set-user-ID file (no S_NOSEC: xfs restarts its write checks with the iolock exclusive, ext4 takes i_rwsem exclusive), around a buffered write, then a read",
+		Gen: func(bs int64) []Op {
+			return ops(pwrite(0, 4*bs), fsyncOp, setUIDOp, dwrite(0, bs), pwrite(bs+10, 20), dwrite(2*bs, bs),
+				read(0, min(4*bs, MaxReadLen)), dwrite(4*bs, bs))
+		},
+	},
 }
+
+// setUIDOp makes the file set-user-ID.
+var setUIDOp = Op{Kind: SetUID}
 
 // fallocSync is a fallocate (KEEP_SIZE if keep) through a descriptor opened
 // with mode (SyncModes).

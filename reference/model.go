@@ -386,6 +386,8 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		}
 	case cases.JournalData:
 		return m.setJournalData()
+	case cases.SetUID:
+		m.setUID()
 	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
 		return fmt.Errorf("%w: %s acts on the files of a case: use RunSet", ErrInvalid, op.Kind)
 	default:

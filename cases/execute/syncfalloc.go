@@ -25,3 +25,6 @@ func syncFallocate(path string, op cases.Op) error {
 	}
 	return unix.Fallocate(sfd, mode, op.Off, op.Len)
 }
+
+// setUIDMode is what the chmod+s op gives the file: set-user-ID, rwxr-xr-x.
+const setUIDMode = 0o4755
