@@ -59,6 +59,7 @@ var Catalogue = seqCases(
 	readCases,
 	shiftCases,
 	syncCases,
+	coverageCases,
 	RaceCore,
 )
 

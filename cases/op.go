@@ -55,6 +55,10 @@ const (
 	Remount Kind = "remount"
 	// JournalData sets FS_JOURNAL_DATA_FL (chattr +j); gfs2 only.
 	JournalData Kind = "chattr+j"
+	// SetUID makes the file set-user-ID (fchmod 04755): writes then go
+	// through file_remove_privs' checks every time (no S_NOSEC), which
+	// changes locking, never bytes (op_mode.go).
+	SetUID Kind = "chmod+s"
 )
 
 // Reads, range shifts and pwritev2 (see op_read.go for their rules).
@@ -75,7 +79,7 @@ const (
 
 // Kinds lists every kind, in a stable order.
 var Kinds = []Kind{PWrite, Writev, Append, DirectWrite, ShortCopy, MmapWrite, PolluteEOF,
-	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData,
+	Truncate, Fallocate, PunchHole, ZeroRange, Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData, SetUID,
 	Clone, Dedupe, CopyRange, Unshare,
 	Read, MapRead, Collapse, Insert, PWritev2}
 
@@ -99,8 +103,8 @@ type Op struct {
 	// CopyRange; File and Off are the destination.
 	Src    int   `json:"src,omitempty"`
 	SrcOff int64 `json:"src_off,omitempty"`
-	// Sync opens a PWrite's descriptor with O_SYNC ("osync") or O_DSYNC
-	// ("odsync"); empty for a plain pwrite.
+	// Sync opens a PWrite's (or a Fallocate's) descriptor with O_SYNC
+	// ("osync") or O_DSYNC ("odsync"); empty for a plain one.
 	Sync string `json:"sync,omitempty"`
 	// RWF lists a PWritev2's RWF_* flags, comma-separated in the order
 	// dsync,sync,nowait,append (see RWFNames).
@@ -154,7 +158,7 @@ func (o Op) String() string {
 	case Clone, Dedupe, CopyRange:
 		fmt.Fprintf(&sb, " %d %#x %#x %#x", o.Src, o.SrcOff, o.Off, o.Len)
 		return sb.String()
-	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData:
+	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData, SetUID:
 		return sb.String()
 	case Truncate:
 		fmt.Fprintf(&sb, " %#x", o.Off)
@@ -248,7 +252,7 @@ func ParseOp(line string) (Op, error) {
 	}
 	want := 2
 	switch o.Kind {
-	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData:
+	case Fsync, Fdatasync, Sync, DropCaches, Remount, JournalData, SetUID:
 		want = 0
 	case Truncate, Append:
 		want = 1

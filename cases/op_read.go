@@ -14,8 +14,8 @@ const MaxReadLen = 64 << 10
 // (include/uapi/linux/fs.h).
 var RWFNames = []string{"dsync", "sync", "nowait", "append"}
 
-// SyncModes are the values of Op.Sync: the descriptor a PWrite uses is
-// opened with O_SYNC or O_DSYNC.
+// SyncModes are the values of Op.Sync: the descriptor a PWrite or a
+// Fallocate uses is opened with O_SYNC or O_DSYNC.
 var SyncModes = []string{"osync", "odsync"}
 
 // HasRWF reports whether a PWritev2 carries the named RWF flag.
@@ -49,8 +49,8 @@ func (o Op) validateReadShiftSync() error {
 		}
 	}
 	if o.Sync != "" {
-		if o.Kind != PWrite {
-			return fmt.Errorf("op %s: only pwrite takes sync=", o.Kind)
+		if o.Kind != PWrite && o.Kind != Fallocate {
+			return fmt.Errorf("op %s: only pwrite and fallocate take sync=", o.Kind)
 		}
 		ok := false
 		for _, m := range SyncModes {

@@ -32,7 +32,7 @@ func TestReadShiftSyncOpsParse(t *testing.T) {
 		"read 0x0 0x10001":                  "read length must be in",
 		"collapse 0x0 0x0":                  "positive length",
 		"pwrite 0x0 0x1 sync=always":        "is not one of",
-		"append 0x1 sync=osync":             "only pwrite takes sync=",
+		"append 0x1 sync=osync":             "only pwrite and fallocate take sync=",
 		"pwritev2 0x0 0x1":                  "needs rwf=",
 		"pwritev2 0x0 0x1 rwf=nowait,dsync": "out of order",
 		"pwritev2 0x0 0x1 rwf=hipri":        "unknown or out of order",
@@ -43,6 +43,12 @@ func TestReadShiftSyncOpsParse(t *testing.T) {
 		require.Error(t, err, line)
 		assert.Contains(t, err.Error(), why, line)
 	}
+	fa, err := cases.ParseOp("fallocate 0x10 0x1000 keep_size sync=odsync")
+	require.NoError(t, err)
+	assert.Equal(t, cases.Op{Kind: cases.Fallocate, Off: 0x10, Len: 0x1000, KeepSize: true, Sync: "odsync"}, fa)
+	again, err := cases.ParseOp(fa.String())
+	require.NoError(t, err)
+	assert.Equal(t, fa, again, fa.String())
 	op, err := cases.ParseOp("pwritev2 0x0 0x1 rwf=sync,nowait,append")
 	require.NoError(t, err)
 	assert.True(t, op.HasRWF("nowait"))

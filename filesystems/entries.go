@@ -35,6 +35,7 @@ func init() {
 		Open:            openExt,
 		Caps:            Caps{DirectIO: true},
 		Cost:            100,
+		SpaceSlack:      9,
 	})
 	register(Entry{
 		Name:     "ext4",
@@ -53,6 +54,7 @@ func init() {
 		Open:            openExt,
 		Caps:            Caps{Fallocate: true, Unwritten: true, ZeroRange: true, Shift: true, DirectIO: true, Journal: true},
 		Cost:            140,
+		SpaceSlack:      9,
 	})
 	register(Entry{
 		Name:     "xfs",
@@ -75,6 +77,11 @@ func init() {
 		Caps: Caps{Fallocate: true, Unwritten: true, ZeroRange: true, Shift: true, Reflink: true,
 			DirectIO: true, NoWait: true, Journal: true},
 		Cost: 120,
+		// 2x: preallocation kept past EOF once a file is released with
+		// delalloc blocks outstanding (XFS_IDIRTY_RELEASE), and the
+		// cowextsize staging extents (32 blocks) of reflinked files, which
+		// only background blockgc frees.
+		SpaceSlack: 16,
 	})
 	register(Entry{
 		Name:     "gfs2",
@@ -90,6 +97,7 @@ func init() {
 		Open:            reader(gfs2.Open),
 		Caps:            Caps{Fallocate: true, JournalData: true, Stuffed: true, DirectIO: true, Journal: true},
 		Cost:            240,
+		SpaceSlack:      9,
 	})
 }
 

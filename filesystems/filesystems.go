@@ -65,6 +65,13 @@ type Entry struct {
 	// Cost weighs the filesystem's guest time per op relative to ext2
 	// (percent); the shard planner and the VM split use it.
 	Cost int
+	// SpaceSlack is what the filesystem may allocate beyond a file's
+	// bytes, in eighths of them, while a case's files are still on the
+	// image (runner sizes images from the plan with it): xfs's speculative
+	// preallocation past EOF and copy-on-write staging extents can double
+	// a file; indirect, extent-tree and gfs2 metadata blocks add far less
+	// than an eighth.
+	SpaceSlack int64
 }
 
 // Caps are the features cases and the crash check depend on.

@@ -45,6 +45,7 @@ func TestEveryEntryIsComplete(t *testing.T) {
 		require.NotNil(t, e.Open, e.Name)
 		assert.NotEmpty(t, e.KernelConfig, e.Name)
 		assert.Positive(t, e.Cost, e.Name)
+		assert.Positive(t, e.SpaceSlack, e.Name)
 		assert.True(t, strings.HasPrefix(e.Mkfs(4096, "/img")[0], "mkfs."+e.Name), "%s: mkfs tool %q", e.Name, e.Mkfs(4096, "/img")[0])
 		assert.Equal(t, "/img", e.Mkfs(4096, "/img")[len(e.Mkfs(4096, "/img"))-1], "%s: the image is the last argument", e.Name)
 		assert.Contains(t, e.Fsck("/img"), "-n", "%s: fsck is read-only", e.Name)

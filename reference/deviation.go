@@ -41,10 +41,18 @@ type Allowance struct {
 //   - a punch or zero range: the range is zeroed or dropped in the cache;
 //   - drop_caches or a remount: written back (as above), then evicted;
 //   - a direct write over the polluted page: kiocb_invalidate_pages writes
-//     it back (as above) and evicts it.
+//     it back (as above) and evicts it;
+//   - a collapse or insert range: both write back the page cache from the
+//     page holding off to EOF and drop it (ext4_collapse_range,
+//     fs/ext4/extents.c:5371-5377; ext4_insert_range, 5467-5471;
+//     xfs_flush_unmap_range, fs/xfs/xfs_bmap_util.c:807-830), so garbage
+//     past EOF is zeroed as above and gone.
 //
 // Garbage a size change already brought inside EOF is written back as file
-// data and stays.
+// data and stays; it is file data from then on, so a collapse removes the
+// part inside [off, off+len) and moves the part after it down by len, and
+// an insert moves the part at or after off up by len, as it does every
+// byte of the file (shift.go).
 //
 // after, if non-empty, keeps only the polluteeof ops followed (later in
 // the case) by an op of that kind: the deviation needs it to surface.
@@ -54,16 +62,29 @@ func Polluted(g Geometry, ops []cases.Op, after cases.Kind) ([]Allowance, error)
 		return nil, err
 	}
 	type pollution struct {
-		op        int
-		off, page int64
-		live      []bool // live[i]: byte off+i still holds PolluteByte
+		op   int
+		page int64 // the EOF page it was stored in; -1 once shifted away
+		// at[i] is the file offset the i-th garbage byte is at now, or -1
+		// once it no longer holds PolluteByte.
+		at []int64
 	}
 	var ps []*pollution
 	clearRange := func(a, b int64) {
 		for _, p := range ps {
-			for i := range p.live {
-				if o := p.off + int64(i); o >= a && o < b {
-					p.live[i] = false
+			for i, o := range p.at {
+				if o >= a && o < b {
+					p.at[i] = -1
+				}
+			}
+		}
+	}
+	// shift moves the garbage at or after from by delta.
+	shift := func(from, delta int64) {
+		for _, p := range ps {
+			p.page = -1
+			for i, o := range p.at {
+				if o >= from {
+					p.at[i] = o + delta
 				}
 			}
 		}
@@ -73,9 +94,9 @@ func Polluted(g Geometry, ops []cases.Op, after cases.Kind) ([]Allowance, error)
 		case cases.PolluteEOF:
 			if m.size&(m.ps-1) != 0 && followedBy(ops[i+1:], after) {
 				n := roundUp(m.size, m.ps) - m.size
-				p := &pollution{op: i, off: m.size, page: roundDown(m.size, m.ps), live: make([]bool, n)}
-				for j := range p.live {
-					p.live[j] = true
+				p := &pollution{op: i, page: roundDown(m.size, m.ps), at: make([]int64, n)}
+				for j := range p.at {
+					p.at[j] = m.size + int64(j)
 				}
 				ps = append(ps, p)
 			}
@@ -93,10 +114,21 @@ func Polluted(g Geometry, ops []cases.Op, after cases.Kind) ([]Allowance, error)
 			clearRange(op.Off, op.Off+op.Len)
 		case cases.Fsync, cases.Fdatasync, cases.Sync, cases.DropCaches, cases.Remount:
 			clearRange(m.size, MaxModelSize)
+		case cases.Collapse:
+			if op.Len > 0 && op.Off+op.Len < m.size {
+				clearRange(m.size, MaxModelSize)
+				clearRange(op.Off, op.Off+op.Len)
+				shift(op.Off+op.Len, -op.Len)
+			}
+		case cases.Insert:
+			if op.Len > 0 && op.Off < m.size {
+				clearRange(m.size, MaxModelSize)
+				shift(op.Off, op.Len)
+			}
 		}
 		if op.Kind == cases.DirectWrite {
 			for _, p := range ps {
-				if op.Off < p.page+m.ps && op.Off+op.Len > p.page {
+				if p.page >= 0 && op.Off < p.page+m.ps && op.Off+op.Len > p.page {
 					clearRange(m.size, MaxModelSize)
 				}
 			}
@@ -107,16 +139,18 @@ func Polluted(g Geometry, ops []cases.Op, after cases.Kind) ([]Allowance, error)
 	}
 	var out []Allowance
 	for _, p := range ps {
-		for j := 0; j < len(p.live); {
-			if !p.live[j] {
+		// The bytes of one pollution keep their order and stay contiguous
+		// but where a collapse removed some: runs of consecutive offsets.
+		for j := 0; j < len(p.at); {
+			if p.at[j] < 0 {
 				j++
 				continue
 			}
-			k := j
-			for k < len(p.live) && p.live[k] {
+			k := j + 1
+			for k < len(p.at) && p.at[k] == p.at[k-1]+1 {
 				k++
 			}
-			out = append(out, Allowance{Off: p.off + int64(j), End: p.off + int64(k), Value: PolluteByte, Op: p.op})
+			out = append(out, Allowance{Off: p.at[j], End: p.at[k-1] + 1, Value: PolluteByte, Op: p.op})
 			j = k
 		}
 	}

@@ -356,7 +356,10 @@ func (m *Model) Apply(index int, op cases.Op) error {
 	case cases.Truncate:
 		m.truncate(op.Off)
 	case cases.Fallocate:
-		return m.fallocate(op.Off, op.Len, op.KeepSize)
+		if err := m.fallocate(op.Off, op.Len, op.KeepSize); err != nil || op.Sync == "" {
+			return err
+		}
+		m.syncFallocate(op)
 	case cases.PunchHole:
 		return m.punchHole(op.Off, op.Len)
 	case cases.ZeroRange:
@@ -373,6 +376,8 @@ func (m *Model) Apply(index int, op cases.Op) error {
 		}
 	case cases.JournalData:
 		return m.setJournalData()
+	case cases.SetUID:
+		m.setUID()
 	case cases.Clone, cases.Dedupe, cases.CopyRange, cases.Unshare:
 		return fmt.Errorf("%w: %s acts on the files of a case: use RunSet", ErrInvalid, op.Kind)
 	default:

@@ -10,8 +10,9 @@ import (
 	"github.com/iomapct/iomapct/ondisk/mkfs"
 )
 
-// ImageSize is the size of every test image: small, so poisoning, copying
-// and reading it is quick, yet big enough for every case.
+// ImageSize is the size of a test image: small, so poisoning, copying
+// and reading it is quick, yet big enough for the catalogue; a plan whose
+// files need more (many random sequences) gets more (DiskImageSize).
 const ImageSize = 64 << 20
 
 // makePlan lists every image's cases, keeps the shard's part when the run
@@ -30,7 +31,7 @@ func makePlan(ctx context.Context, o Options, rep *Report) (*cases.Plan, error) 
 	}
 	for i, d := range plan.Disks {
 		plan.Disks[i].Device = fmt.Sprintf("/dev/vd%c", 'a'+i)
-		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: ImageSize, Path: imagePath(o.Out, d.Name)}); err != nil {
+		if err := mkfs.Make(ctx, mkfs.Spec{FS: d.FS, BlockSize: d.BlockSize, Size: DiskImageSize(d), Path: imagePath(o.Out, d.Name)}); err != nil {
 			return nil, fmt.Errorf("image %s: %w", d.Name, err)
 		}
 	}

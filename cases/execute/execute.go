@@ -174,6 +174,9 @@ func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int6
 	case cases.Truncate:
 		return 0, unix.Ftruncate(*fd, op.Off)
 	case cases.Fallocate:
+		if op.Sync != "" {
+			return 0, syncFallocate(path, op)
+		}
 		mode := uint32(0)
 		if op.KeepSize {
 			mode = unix.FALLOC_FL_KEEP_SIZE
@@ -205,6 +208,8 @@ func one(env Env, fs *files, path string, fd *int, index int, op cases.Op) (int6
 		return 0, unix.Fallocate(*fd, unix.FALLOC_FL_INSERT_RANGE, op.Off, op.Len)
 	case cases.PWritev2:
 		return pwritev2(*fd, index, op)
+	case cases.SetUID:
+		return 0, unix.Fchmod(*fd, setUIDMode)
 	case cases.JournalData:
 		flags, err := unix.IoctlGetUint32(*fd, unix.FS_IOC_GETFLAGS)
 		if err != nil {

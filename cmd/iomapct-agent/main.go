@@ -125,6 +125,9 @@ func runDisk(em *proto.Emitter, tr *guest.Tracer, klog *guest.KernelLog, d cases
 		} else {
 			res = execute.File(env, filepath.Join(mnt, f.File), f.Ops)
 		}
+		if res.Err != "" {
+			res.Err += planDrift(d.Name, f.Case, f.Ops)
+		}
 		res.Kernel = klog.Drain(4)
 		res.Disk, res.Case, res.File = d.Name, f.Case, f.File
 		// A race's callouts interleave several writers: not compared.
