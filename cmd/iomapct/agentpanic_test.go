@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,14 +40,7 @@ func TestAgentPanicOnRealGuest(t *testing.T) {
 	assert.Contains(t, stdout+stderr, "the guest agent panicked while running ext4-4k/straddle-two-bytes-first-boundary: planted agent fault")
 	assert.NotContains(t, stdout+stderr, "without a done record", "the panic, not its consequence, is the cause shown")
 
-	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	require.NoError(t, err)
-	var rep runner.Report
-	require.NoError(t, json.Unmarshal(data, &rep))
-	byCase := map[string]runner.Verdict{}
-	for _, v := range rep.Verdicts {
-		byCase[v.Case] = v
-	}
+	rep, byCase := readReport(t, out)
 	finished := byCase["straddle-beyond-eof"]
 	require.NotEmpty(t, finished.Failures, "the finished case is in report.json")
 	assert.Equal(t, runner.Error, finished.Status)

@@ -33,13 +33,21 @@ func runForReport(t *testing.T, bin, root string, want int, args ...string) map[
 	stdout, stderr, code := runCLI(t, bin, root, append(append([]string{"run"}, args...), "--out", out)...)
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, want, code, "exit status of iomapct run %v", args)
+	_, byCase := readReport(t, out)
+	return byCase
+}
+
+// readReport reads the report.json of the run directory out, and its
+// verdicts keyed by case.
+func readReport(t *testing.T, out string) (runner.Report, map[string]runner.Verdict) {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	require.NoError(t, err)
+	require.NoError(t, err, "report.json is written")
 	var rep runner.Report
 	require.NoError(t, json.Unmarshal(data, &rep))
 	byCase := map[string]runner.Verdict{}
 	for _, v := range rep.Verdicts {
 		byCase[v.Case] = v
 	}
-	return byCase
+	return rep, byCase
 }
