@@ -30,8 +30,9 @@ func CacheDir() (string, error) {
 	return filepath.Join(base, "iomapct"), nil
 }
 
-// hashFile returns the hex SHA-256 of a file's content.
-func hashFile(path string) (string, error) {
+// HashFile returns the hex SHA-256 of a file's content (cache keys, and
+// runner's content-named guest agent).
+func HashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -47,7 +47,7 @@ func Export(a *Artifact, revision, version, dir string) error {
 		if err := copyFile(src, dst); err != nil {
 			return fmt.Errorf("export %s: %w", name, err)
 		}
-		sum, err := hashFile(dst)
+		sum, err := HashFile(dst)
 		if err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func LoadExported(dir string) (*Artifact, *Exported, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		sum, err := hashFile(filepath.Join(dir, n))
+		sum, err := HashFile(filepath.Join(dir, n))
 		if err != nil {
 			return nil, nil, fmt.Errorf("--kernel %s: %w", dir, err)
 		}

@@ -38,7 +38,7 @@ type Source struct {
 // FromTarball extracts a kernel tarball into the cache (once, keyed by the
 // tarball's hash) and returns the tree.
 func FromTarball(ctx context.Context, cache, tarball string) (Source, error) {
-	sum, err := hashFile(tarball)
+	sum, err := HashFile(tarball)
 	if err != nil {
 		return Source{}, fmt.Errorf("kernel source %s: %w (install it with: apt-get install linux-source-6.12)", tarball, err)
 	}

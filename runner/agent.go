@@ -2,10 +2,7 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iomapct/iomapct/internal/cachedir"
+	"github.com/iomapct/iomapct/kernel"
 )
 
 // AgentPackage is the guest agent's import path.
@@ -49,7 +47,7 @@ func BuildAgent(ctx context.Context, dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", AgentPackage, err, b)
 	}
-	sum, err := fileSHA256(tmp.Name())
+	sum, err := kernel.HashFile(tmp.Name())
 	if err != nil {
 		return "", err
 	}
@@ -68,19 +66,6 @@ func BuildAgent(ctx context.Context, dir string) (string, error) {
 // keepAgents is how many agents of different content BuildAgent leaves in
 // its directory (one per checkout or revision of the agent in use).
 const keepAgents = 8
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 func moduleRoot(ctx context.Context) (string, error) {
 	if b, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output(); err == nil {
