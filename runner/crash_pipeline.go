@@ -207,7 +207,9 @@ func newCrashJudge(ctx context.Context, o Options, co CrashOptions, plan *cases.
 		durableKind: map[crashKey]map[int]cases.Kind{}, subsetFail: map[int]map[int]bool{},
 		disks: make([]*Verdict, len(plan.Disks)), points: make([]int, len(plan.Disks))}
 	for di, d := range plan.Disks {
-		t := o.Matrix[di]
+		// The disk's own filesystem and block size, not the matrix entry
+		// at the same index: a plan need not list every target, or in order.
+		t := Target{FS: d.FS, BlockSize: d.BlockSize}
 		j.disks[di] = &Verdict{Case: "(crash recovery+fsck)", Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
 		for fi, f := range d.Files {
 			v := &Verdict{Case: f.Case, Disk: d.Name, FS: d.FS, BlockSize: d.BlockSize, Revision: o.Revision, Status: Pass}
