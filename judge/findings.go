@@ -312,16 +312,52 @@ func ApplyFindings(kernelVersion string, vs []Verdict) {
 		if f := matchFinding(kernelVersion, vs[i]); f != nil {
 			vs[i].Status = Known
 			vs[i].Finding = f.ID + ": " + f.Reason
+		} else if f := fitUnmodelled(kernelVersion, vs[i]); f != nil {
+			vs[i].Unmodelled = f.ID
 		}
 	}
 }
 
-// FlakyFinding reports whether a KNOWN verdict's finding is Flaky.
+// fitUnmodelled returns the finding without a byte model (May) that a
+// FAIL fits: recorded for its kernel, filesystem and block size, naming
+// its case (a repetition, case@N, is its case), and every failure one of
+// the finding's kinds.
+func fitUnmodelled(kernelVersion string, v Verdict) *Finding {
+	if v.Status != Fail || len(v.Failures) == 0 {
+		return nil
+	}
+	name, _, _ := strings.Cut(v.Case, "@")
+	for i := range Findings {
+		f := &Findings[i]
+		if f.May != nil || !applies(f, kernelVersion, v) || !slices.Contains(f.Cases, name) {
+			continue
+		}
+		fits := true
+		for _, fl := range v.Failures {
+			if !slices.Contains(f.Checks, string(fl.Check)) {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			return f
+		}
+	}
+	return nil
+}
+
+// FlakyFinding reports whether a KNOWN verdict's finding, or the
+// unmodelled finding a FAIL fits, is Flaky.
 func FlakyFinding(v Verdict) bool {
-	if v.Status != Known {
+	var id string
+	switch {
+	case v.Status == Known:
+		id, _, _ = strings.Cut(v.Finding, ":")
+	case v.Status == Fail && v.Unmodelled != "":
+		id = v.Unmodelled
+	default:
 		return false
 	}
-	id, _, _ := strings.Cut(v.Finding, ":")
 	for _, f := range Findings {
 		if f.ID == id {
 			return f.Flaky

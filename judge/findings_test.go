@@ -195,3 +195,34 @@ func TestGarbageReadKnownThoughTruncatedAway(t *testing.T) {
 	assert.Equal(t, []Status{Known, Fail, Fail}, []Status{vs[0].Status, vs[1].Status, vs[2].Status})
 	assert.Contains(t, vs[0].Finding, "ext2-eof-garbage:")
 }
+
+// A FAIL of an unmodelled finding's case (a repetition too), on its
+// filesystem, with only its failure kinds, is marked as fitting it and
+// stays a FAIL; another filesystem, case or failure kind fits nothing.
+func TestUnmodelledFindingIsNamedNotApplied(t *testing.T) {
+	lost := []Failure{
+		{Check: "content", Offset: 65600, Msg: "2500 byte(s) are no legal outcome"},
+		{Check: "stale-data", Offset: 66560, Msg: "the free-space poison pattern"},
+		{Check: "eof-tail", Offset: 68100, Msg: "the on-disk EOF block holds non-zero bytes past EOF"},
+	}
+	mk := func(fs, name string, fails ...Failure) Verdict {
+		return Verdict{Case: name, Disk: fs + "-4k", FS: fs, BlockSize: 4096, Status: Fail, Failures: fails}
+	}
+	vs := []Verdict{
+		mk("gfs2", "race-pressure-append@2", lost...),
+		mk("gfs2", "race-append-fdatasync-evict", lost[0]),
+		mk("xfs", "race-pressure-append", lost...),
+		mk("gfs2", "race-overlap-writers", lost...),
+		mk("gfs2", "race-pressure-append", append([]Failure{{Check: "size", Msg: "size 1 want 2"}}, lost...)...),
+	}
+	ApplyFindings("6.12.118", vs)
+	var got []string
+	for _, v := range vs {
+		assert.Equal(t, Fail, v.Status, v.Case)
+		assert.Empty(t, v.Finding, v.Case)
+		got = append(got, v.Unmodelled)
+	}
+	assert.Equal(t, []string{"gfs2-append-fdatasync-lost-data", "gfs2-append-fdatasync-lost-data", "", "", ""}, got)
+	assert.True(t, FlakyFinding(vs[0]), "the finding is flaky, so compare tolerates it")
+	assert.False(t, FlakyFinding(vs[2]))
+}

@@ -62,6 +62,12 @@ type Verdict struct {
 	Repro string `json:"repro,omitempty"`
 	// Finding names the recorded kernel deviation a KNOWN verdict matches.
 	Finding string `json:"finding,omitempty"`
+	// Unmodelled names a recorded finding without a byte model (a race's
+	// lost data) whose case, filesystem and failure kinds a FAIL fits: the
+	// verdict stays FAIL (nothing says the bytes are that deviation's),
+	// but compare does not count a flaky one showing in one revision and
+	// not another as a difference between them.
+	Unmodelled string `json:"unmodelled,omitempty"`
 	// Trace is the callout sequence the kernel recorded for the file
 	// (iomap_write_begin/iomap_write_end/... events), where it exports one.
 	Trace []string `json:"trace,omitempty"`

@@ -31,16 +31,40 @@ type Comparison struct {
 }
 
 // Differs reports whether a row's revisions disagree. PASS against KNOWN
-// for a flaky finding (one whose appearance depends on recycled memory) is
-// not a disagreement: it is the same kernel bug showing or not.
+// for a flaky finding (one whose appearance depends on recycled memory or
+// a race's timing) is not a disagreement: it is the same kernel bug
+// showing or not. Nor is PASS against a FAIL that fits a flaky finding
+// without a byte model (Verdict.Unmodelled), where every FAIL of the row
+// fits it: a race's lost data on gfs2 shows in some runs of every
+// revision.
 func (c *Comparison) Differs(row string) bool {
 	cells := c.Cells[row]
 	for _, s := range cells[1:] {
-		if s != cells[0] && !(c.flaky[row] && passOrKnown(s) && passOrKnown(cells[0])) {
+		if s != cells[0] && !(c.flaky[row] && c.flakyOnly(row) && flakyPair(s, cells[0])) {
 			return true
 		}
 	}
 	return false
+}
+
+// flakyPair: two cells that a flaky finding alone can tell apart (PASS,
+// KNOWN, and a FAIL that fits it).
+func flakyPair(a, b Status) bool {
+	ok := func(s Status) bool { return s == Pass || s == Known || s == Fail }
+	return ok(a) && ok(b)
+}
+
+// flakyOnly reports whether every failing verdict of the row (any
+// revision) is explained by a flaky finding: KNOWN for one, or a FAIL that
+// fits one. A FAIL that fits none makes the row a real difference.
+func (c *Comparison) flakyOnly(row string) bool {
+	for i := range c.Reports {
+		v, ok := c.verdict(i, row)
+		if ok && (v.Status == Fail || v.Status == Known) && !judge.FlakyFinding(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Flaky reports whether a row's cells differ only by a flaky finding.
@@ -56,8 +80,6 @@ func (c *Comparison) Flaky(row string) bool {
 	}
 	return false
 }
-
-func passOrKnown(s Status) bool { return s == Pass || s == Known }
 
 // Compare runs every revision with the same matrix and cases (each into
 // its own subdirectory of o.Out) and tabulates the verdicts. A revision

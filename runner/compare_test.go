@@ -71,3 +71,34 @@ func TestComparisonToleratesFlakyFindingOnly(t *testing.T) {
 	e.add("v1", rep("v1", Fail, ""))
 	assert.True(t, e.Differs("xfs-4k random-xfs-7"))
 }
+
+// A FAIL that fits a flaky finding without a byte model (a race's lost
+// data) against a PASS is no difference between revisions, and is marked
+// "~"; a FAIL that fits none is, and so is one beside it in another
+// revision.
+func TestComparisonToleratesUnmodelledFlakyFail(t *testing.T) {
+	rep := func(rev string, st Status, unmodelled string) *Report {
+		return &Report{Revision: rev, Verdicts: []Verdict{{Disk: "gfs2-4k", Case: "race-pressure-append", Status: st, Unmodelled: unmodelled}}}
+	}
+	const row = "gfs2-4k race-pressure-append"
+	c := &Comparison{Cells: map[string][]Status{}}
+	c.add("baseline", rep("baseline", Pass, ""))
+	c.add("v2", rep("v2", Fail, "gfs2-append-fdatasync-lost-data"))
+	assert.False(t, c.Differs(row))
+	assert.True(t, c.Flaky(row))
+	var buf bytes.Buffer
+	PrintComparison(&buf, c)
+	assert.Contains(t, buf.String(), "~  "+row)
+	assert.Contains(t, buf.String(), "0 of 1 rows differ")
+
+	d := &Comparison{Cells: map[string][]Status{}}
+	d.add("baseline", rep("baseline", Pass, ""))
+	d.add("v2", rep("v2", Fail, ""))
+	assert.True(t, d.Differs(row), "a FAIL that fits no finding")
+
+	e := &Comparison{Cells: map[string][]Status{}}
+	e.add("baseline", rep("baseline", Fail, "gfs2-append-fdatasync-lost-data"))
+	e.add("v1", rep("v1", Pass, ""))
+	e.add("v2", rep("v2", Fail, ""))
+	assert.True(t, e.Differs(row), "a FAIL that fits no finding, beside one that does")
+}

@@ -99,6 +99,24 @@ func printHuman(w io.Writer, r *Report, verbose bool) {
 		}
 		fmt.Fprintf(w, "KNOWN kernel finding %s: %d case(s) (README \"Kernel findings\"; -v for each)\n", id, known[f])
 	}
+	// FAILs that fit a recorded finding without a byte model stay FAILs;
+	// saying which finding they fit saves a reader the search.
+	unmodelled := map[string]int{}
+	var fits []string
+	for _, v := range r.Verdicts {
+		if v.Status == Fail && v.Unmodelled != "" {
+			if unmodelled[v.Unmodelled] == 0 {
+				fits = append(fits, v.Unmodelled)
+			}
+			unmodelled[v.Unmodelled]++
+		}
+	}
+	for i, id := range fits {
+		if i == 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "FAIL fits kernel finding %s: %d case(s), which has no byte model: still FAIL (README \"Kernel findings\")\n", id, unmodelled[id])
+	}
 	if r.Callouts.Note != "" {
 		fmt.Fprintf(w, "\ncallout sequence: %s\n", r.Callouts.Note)
 	}
