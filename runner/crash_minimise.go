@@ -2,66 +2,21 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/iomapct/iomapct/cases"
 )
 
 // MinimiseCrash shrinks an op sequence that fails a crash run on target to
 // a short one that still fails the same check, one crash run (a workload
-// VM and its recovery VMs) per candidate. budget caps the runs; when it
-// is spent the smallest failing sequence found so far is returned.
+// VM and its recovery VMs) per candidate, by Minimise's search. budget
+// caps the runs; when it is spent the smallest failing sequence found so
+// far is returned. Only the first run logs its stages.
 func MinimiseCrash(ctx context.Context, o Options, co CrashOptions, target Target, ops []cases.Op, budget int) (*MinimiseResult, error) {
-	res := &MinimiseResult{}
-	run := func(cand []cases.Op) (*Verdict, error) {
-		ro := o
-		ro.Matrix = []Target{target}
-		ro.Cases = []cases.Case{{Name: "minimise", Gen: func(int64) []cases.Op { return cand }}}
-		ro.Out = filepath.Join(o.Out, fmt.Sprintf("try-%03d", res.Runs))
-		if res.Runs > 0 {
+	return minimiseBy(ctx, o, target, ops, budget, nil, "a crash run", func(ro Options, try int) (*Report, error) {
+		if try > 0 {
 			ro.Log = io.Discard
 		}
-		res.Runs++
-		rep, err := RunCrash(ctx, ro, co)
-		if err != nil {
-			return nil, err
-		}
-		for i := range rep.Verdicts {
-			if rep.Verdicts[i].Case == "minimise" {
-				return &rep.Verdicts[i], nil
-			}
-		}
-		return nil, fmt.Errorf("no verdict for the candidate")
-	}
-	first, err := run(ops)
-	if err != nil {
-		return nil, err
-	}
-	if first.Status != Fail || len(first.Failures) == 0 {
-		return nil, fmt.Errorf("the sequence does not fail a crash run on %s (%s); nothing to minimise", target.Name(), first.Status)
-	}
-	res.Check = first.Failures[0].Check
-	var runErr error
-	res.Ops = cases.Minimise(ops, func(cand []cases.Op) bool {
-		if runErr != nil || res.Runs >= budget || ctx.Err() != nil {
-			return false
-		}
-		v, err := run(cand)
-		if err != nil {
-			runErr = err
-			return false
-		}
-		if v.Status != Fail {
-			return false
-		}
-		for _, f := range v.Failures {
-			if f.Check == res.Check {
-				return true
-			}
-		}
-		return false
+		return RunCrash(ctx, ro, co)
 	})
-	return res, runErr
 }

@@ -30,19 +30,29 @@ type MinimiseResult struct {
 // under TCG). budget caps the runs; when it is spent the smallest failing
 // sequence found so far is returned.
 func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, budget int, progress func(string)) (*MinimiseResult, error) {
+	return minimiseBy(ctx, o, target, ops, budget, progress, "", func(ro Options, _ int) (*Report, error) {
+		return Run(ctx, ro)
+	})
+}
+
+// minimiseBy is the search Minimise and MinimiseCrash share: run gives a
+// candidate's report (try counts from 0), kind names the run in the
+// refusal of a sequence that does not fail ("" or "a crash run").
+func minimiseBy(ctx context.Context, o Options, target Target, ops []cases.Op, budget int, progress func(string),
+	kind string, run func(ro Options, try int) (*Report, error)) (*MinimiseResult, error) {
 	res := &MinimiseResult{}
 	if progress == nil {
 		progress = func(string) {}
 	}
 	var lastOut string
-	run := func(cand []cases.Op) (*Verdict, error) {
+	try := func(cand []cases.Op) (*Verdict, error) {
 		ro := o
 		ro.Matrix = []Target{target}
 		ro.Cases = []cases.Case{{Name: "minimise", Gen: func(int64) []cases.Op { return cand }}}
 		ro.Out = filepath.Join(o.Out, fmt.Sprintf("try-%03d", res.Runs))
 		lastOut = ro.Out
 		res.Runs++
-		rep, err := Run(ctx, ro)
+		rep, err := run(ro, res.Runs-1)
 		if err != nil {
 			return nil, err
 		}
@@ -53,12 +63,16 @@ func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, bud
 		}
 		return nil, fmt.Errorf("no verdict for the candidate")
 	}
-	first, err := run(ops)
+	first, err := try(ops)
 	if err != nil {
 		return nil, err
 	}
 	if first.Status != Fail || len(first.Failures) == 0 {
-		return nil, fmt.Errorf("the sequence does not fail on %s (%s); nothing to minimise", target.Name(), first.Status)
+		on := "on"
+		if kind != "" {
+			on = kind + " on"
+		}
+		return nil, fmt.Errorf("the sequence does not fail %s %s (%s); nothing to minimise", on, target.Name(), first.Status)
 	}
 	res.Check = first.Failures[0].Check
 	res.Best = lastOut
@@ -72,7 +86,7 @@ func Minimise(ctx context.Context, o Options, target Target, ops []cases.Op, bud
 			res.BudgetSpent = true
 			return false
 		}
-		v, err := run(cand)
+		v, err := try(cand)
 		if err != nil {
 			runErr = err
 			return false

@@ -120,7 +120,7 @@ func cmdCrash(ctx context.Context, args []string) int {
 			opsFile, len(ops), opts.Matrix[0].Name(), res.Runs, res.Check))
 		os.WriteFile(out, []byte(buf.String()), 0o644)
 		fmt.Print(buf.String())
-		fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d crash runs); written to %s\n", len(res.Ops), len(ops), res.Runs, out)
+		fmt.Fprintf(os.Stderr, "%d of %d ops remain (%d crash runs); written to %s; the failing run kept: %s\n", len(res.Ops), len(ops), res.Runs, out, res.Best)
 		return exitFail
 	}
 	rep, err := runner.RunCrash(ctx, opts, co)
