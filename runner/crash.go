@@ -74,21 +74,7 @@ type crashImage struct {
 // image, and judges each case's file at each crash point against
 // reference.CrashOracle, and each recovered filesystem with its fsck.
 func RunCrash(ctx context.Context, o Options, co CrashOptions) (*Report, error) {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Revision == "" {
-		o.Revision = "baseline"
-	}
-	if len(o.Matrix) == 0 {
-		o.Matrix = DefaultCrashMatrix()
-	}
-	if len(o.Cases) == 0 {
-		o.Cases = cases.CrashCatalogue
-	}
-	if o.VMs <= 0 {
-		o.VMs = DefaultVMs
-	}
+	o = o.withDefaults(DefaultCrashMatrix, cases.CrashCatalogue)
 	if co.PerVM <= 0 {
 		co.PerVM = DefaultCrashPerVM
 	}

@@ -108,3 +108,25 @@ func (o Options) KernelSpec(ctx context.Context, cache string) (kernel.Spec, err
 	spec.Fragments, err = kernel.DefaultFragments(o.ConfigDir, o.Debug)
 	return spec, err
 }
+
+// withDefaults fills what the caller left unset: no log, the baseline
+// revision, the given matrix and catalogue (Run's and RunCrash's differ),
+// DefaultVMs.
+func (o Options) withDefaults(matrix func() []Target, catalogue []cases.Case) Options {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Revision == "" {
+		o.Revision = "baseline"
+	}
+	if len(o.Matrix) == 0 {
+		o.Matrix = matrix()
+	}
+	if len(o.Cases) == 0 {
+		o.Cases = catalogue
+	}
+	if o.VMs <= 0 {
+		o.VMs = DefaultVMs
+	}
+	return o
+}

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,21 +21,7 @@ import (
 // returned (and written to Out) even when a later stage fails, so results
 // already produced are never lost.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Revision == "" {
-		o.Revision = "baseline"
-	}
-	if len(o.Matrix) == 0 {
-		o.Matrix = DefaultMatrix()
-	}
-	if len(o.Cases) == 0 {
-		o.Cases = cases.Catalogue
-	}
-	if o.VMs <= 0 {
-		o.VMs = DefaultVMs
-	}
+	o = o.withDefaults(DefaultMatrix, cases.Catalogue)
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
 	}
